@@ -1,0 +1,395 @@
+package spec
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/etk-build/etk/compiler/diag"
+	"go.yaml.in/yaml/v3"
+)
+
+// DecodeDefinition decodes a definition.yaml into one package.
+func DecodeDefinition(file string, src []byte) (*Package, diag.List) {
+	var diags diag.List
+	root := parseYAML(file, src, &diags)
+	if root == nil {
+		return nil, diags
+	}
+	d := &doc{file: file, src: src, diags: &diags}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a definition must be a mapping, got %s", kind(root))
+		return nil, diags
+	}
+	p := d.pkg(root, "")
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return p, diags
+}
+
+// DecodeCollection decodes a collection.yaml into its packages.
+func DecodeCollection(file string, src []byte) ([]*Package, diag.List) {
+	var diags diag.List
+	root := parseYAML(file, src, &diags)
+	if root == nil {
+		return nil, diags
+	}
+	d := &doc{file: file, src: src, diags: &diags}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a collection must be a mapping with a packages list, got %s", kind(root))
+		return nil, diags
+	}
+	var list *yaml.Node
+	for _, p := range d.pairs(root) {
+		if p.key.Value == "packages" {
+			list = resolve(p.value)
+		}
+	}
+	if list == nil || list.Kind != yaml.SequenceNode {
+		d.errorf(root, "a collection needs a packages list")
+		return nil, diags
+	}
+	var out []*Package
+	for i, item := range list.Content {
+		if !d.budget(item) {
+			break
+		}
+		if resolve(item) == nil || resolve(item).Kind != yaml.MappingNode {
+			d.errorf(item, "packages[%d]: want a mapping, got %s", i, kind(item))
+			continue
+		}
+		if p := d.pkg(item, "packages entry: "); p != nil {
+			p.Collection = true
+			out = append(out, p)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return out, diags
+}
+
+// pkg decodes a package mapping. Every key is also a template value.
+func (d *doc) pkg(n *yaml.Node, where string) *Package {
+	before := len(*d.diags)
+	p := &Package{Pos: d.pos(n)}
+	for _, kv := range d.pairs(n) {
+		field := where + kv.key.Value
+		switch kv.key.Value {
+		case "name":
+			p.Name, _ = d.str(kv.value, field)
+		case "category":
+			p.Category, _ = d.str(kv.value, field)
+		case "version":
+			p.Version, _ = d.str(kv.value, field)
+		case "hidden":
+			p.Hidden, _ = d.boolean(kv.value, field)
+		case "description":
+			p.Description, _ = d.str(kv.value, field)
+		case "license":
+			p.License, _ = d.str(kv.value, field)
+		case "uri":
+			p.URI = d.strList(kv.value, field)
+		case "labels":
+			p.Labels = d.strMap(kv.value, field)
+		case "annotations":
+			p.Annotations = d.strMap(kv.value, field)
+		case "requires":
+			p.Requires = d.refList(kv.value, field)
+		case "conflicts":
+			p.Conflicts = d.refList(kv.value, field)
+		case "provides":
+			p.Provides = d.refList(kv.value, field)
+		}
+	}
+	checkName(d, n, where+"name", p.Name, true)
+	checkName(d, n, where+"category", p.Category, false)
+	if p.Version == "" {
+		d.errorf(n, "%spackage %q has no version", where, p.PackageName())
+	} else if strings.ContainsAny(p.Version, " \t\n@/") {
+		d.errorf(n, "%sversion %q: must not contain spaces, '@' or '/'", where, p.Version)
+	}
+	if (*d.diags)[before:].HasErrors() {
+		return nil
+	}
+	var values map[string]any
+	if err := n.Decode(&values); err != nil {
+		d.errorf(n, "%svalues: %s", where, trimYAMLPrefix(err.Error()))
+		return nil
+	}
+	if values == nil {
+		values = map[string]any{}
+	}
+	// The literal text wins over YAML's typing: version 1.10 is "1.10".
+	values["name"] = p.Name
+	values["version"] = p.Version
+	if p.Category != "" {
+		values["category"] = p.Category
+	}
+	p.Values = values
+	return p
+}
+
+func checkName(d *doc, n *yaml.Node, field, v string, required bool) {
+	switch {
+	case v == "" && required:
+		d.errorf(n, "%s: missing", field)
+	case strings.ContainsAny(v, " \t\n@/"):
+		d.errorf(n, "%s %q: must not contain spaces, '@' or '/'", field, v)
+	}
+}
+
+// buildFields are the build.yaml keys luet knows, plus etk's `network`.
+var buildFields = map[string]bool{
+	"image": true, "requires": true, "conflicts": true, "provides": true,
+	"prelude": true, "steps": true, "env": true, "retrieve": true,
+	"package_dir": true, "unpack": true, "includes": true, "excludes": true,
+	"copy": true, "requires_final_images": true, "seed": true,
+	"subpackages": true, "network": true,
+	// Accepted by luet's decoder and without effect on a build.
+	"build_options": true,
+}
+
+// DecodeBuild decodes a rendered build.yaml. Unknown keys are warnings, or
+// errors when strict is set.
+func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
+	var diags diag.List
+	root := parseYAML(file, src, &diags)
+	if root == nil {
+		return nil, diags
+	}
+	d := &doc{file: file, src: src, diags: &diags}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a build spec must be a mapping, got %s", kind(root))
+		return nil, diags
+	}
+	b := &Build{Pos: diag.Pos{File: file}, Source: src}
+	for _, kv := range d.pairs(root) {
+		k, v := kv.key.Value, kv.value
+		switch k {
+		case "image":
+			b.Image, _ = d.str(v, k)
+		case "requires":
+			b.Requires = d.refList(v, k)
+		case "conflicts":
+			b.Conflicts = d.refList(v, k)
+		case "provides":
+			b.Provides = d.refList(v, k)
+		case "prelude":
+			b.Prelude = d.strList(v, k)
+		case "steps":
+			b.Steps = d.strList(v, k)
+		case "env":
+			b.Env = d.strList(v, k)
+		case "retrieve":
+			b.Retrieve = d.strList(v, k)
+		case "package_dir":
+			b.PackageDir, _ = d.str(v, k)
+		case "unpack":
+			b.Unpack, _ = d.boolean(v, k)
+		case "includes":
+			b.Includes = d.strList(v, k)
+		case "excludes":
+			b.Excludes = d.strList(v, k)
+		case "copy":
+			b.Copy = d.copies(v)
+		case "requires_final_images":
+			b.RequiresFinalImages, _ = d.boolean(v, k)
+		case "seed":
+			b.Seed, _ = d.str(v, k)
+		case "network":
+			b.Network, _ = d.str(v, k)
+			if b.Network != "" && b.Network != "none" && b.Network != "host" {
+				d.errorf(v, "network: want none or host, got %q", b.Network)
+			}
+		case "subpackages":
+			b.Subpackages = d.subpackages(v)
+		case "build_options":
+		default:
+			msg := "unknown field %q in build spec" + suggest(k)
+			if strict {
+				diags.Errorf(d.pos(kv.key), msg, k)
+			} else {
+				diags.Warnf(d.pos(kv.key), msg, k)
+			}
+		}
+	}
+	if b.Network == "none" {
+		b.Network = ""
+	}
+	d.checkBuild(root, b)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return b, diags
+}
+
+func (d *doc) checkBuild(root *yaml.Node, b *Build) {
+	if len(b.Steps)+len(b.Prelude) > 0 && b.Image == "" && len(b.Requires) == 0 {
+		d.errorf(root, "build spec has steps but neither image nor requires to build them on")
+	}
+	if b.Image != "" && len(b.Requires) > 0 {
+		d.errorf(root, "build spec has both image and requires; use one")
+	}
+	for _, field := range []struct {
+		name string
+		res  []string
+	}{{"includes", b.Includes}, {"excludes", b.Excludes}} {
+		for _, re := range field.res {
+			if err := checkRegexp(re); err != nil {
+				d.errorf(root, "%s: %q: %v", field.name, re, err)
+			}
+		}
+	}
+}
+
+func (d *doc) copies(n *yaml.Node) []Copy {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "copy: want a list, got %s", kind(n))
+		return nil
+	}
+	var out []Copy
+	for _, item := range n.Content {
+		c := Copy{Pos: d.pos(item)}
+		if resolve(item) == nil || resolve(item).Kind != yaml.MappingNode {
+			d.errorf(item, "copy entry: want a mapping, got %s", kind(item))
+			continue
+		}
+		for _, kv := range d.pairs(item) {
+			switch kv.key.Value {
+			case "package":
+				if r, ok := d.ref(kv.value, "copy.package"); ok {
+					c.Package = &r
+				}
+			case "image":
+				c.Image, _ = d.str(kv.value, "copy.image")
+			case "source":
+				c.Source, _ = d.str(kv.value, "copy.source")
+			case "destination":
+				c.Destination, _ = d.str(kv.value, "copy.destination")
+			default:
+				d.errorf(kv.key, "copy: unknown field %q", kv.key.Value)
+			}
+		}
+		switch {
+		case c.Package == nil && c.Image == "":
+			d.errorf(item, "copy entry needs a package or an image")
+		case c.Package != nil && c.Image != "":
+			d.errorf(item, "copy entry has both a package and an image; use one")
+		case c.Source == "" || c.Destination == "":
+			d.errorf(item, "copy entry needs source and destination")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (d *doc) subpackages(n *yaml.Node) []Subpackage {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "subpackages: want a list, got %s", kind(n))
+		return nil
+	}
+	var out []Subpackage
+	for _, item := range n.Content {
+		var s Subpackage
+		for _, kv := range d.pairs(item) {
+			switch kv.key.Value {
+			case "includes":
+				s.Includes = d.strList(kv.value, "subpackages.includes")
+			case "excludes":
+				s.Excludes = d.strList(kv.value, "subpackages.excludes")
+			case "package":
+				s.Ref, _ = d.ref(kv.value, "subpackages.package")
+			case "name":
+				s.Ref.Name, _ = d.str(kv.value, "subpackages.name")
+			case "category":
+				s.Ref.Category, _ = d.str(kv.value, "subpackages.category")
+			case "version":
+				s.Ref.Version, _ = d.str(kv.value, "subpackages.version")
+			}
+		}
+		s.Ref.Pos = d.pos(item)
+		out = append(out, s)
+	}
+	return out
+}
+
+// DecodeFinalize decodes a finalize.yaml.
+func DecodeFinalize(file string, src []byte) (*Finalize, diag.List) {
+	var diags diag.List
+	root := parseYAML(file, src, &diags)
+	if root == nil {
+		return nil, diags
+	}
+	d := &doc{file: file, src: src, diags: &diags}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a finalizer must be a mapping, got %s", kind(root))
+		return nil, diags
+	}
+	f := &Finalize{}
+	for _, kv := range d.pairs(root) {
+		switch kv.key.Value {
+		case "install":
+			f.Install = d.strList(kv.value, "install")
+		case "shell":
+			f.Shell = d.strList(kv.value, "shell")
+		default:
+			diags.Warnf(d.pos(kv.key), "unknown field %q in finalize spec", kv.key.Value)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return f, diags
+}
+
+// suggest names the known field closest to an unknown one, for typos such
+// as "requries".
+func suggest(k string) string {
+	best, bestDist := "", 3
+	names := make([]string, 0, len(buildFields))
+	for f := range buildFields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		if dist := levenshtein(k, f); dist < bestDist {
+			best, bestDist = f, dist
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + strings.ReplaceAll(best, "%", "%%") + "?)"
+}
+
+func levenshtein(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,312 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/etk-build/etk/compiler/diag"
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize bounds a spec file; larger ones are refused, not parsed.
+const MaxFileSize = 8 << 20
+
+// maxNodes bounds the nodes a walk visits, so that alias-heavy documents
+// (a "billion laughs") cannot blow up through the walkers below.
+const maxNodes = 1 << 20
+
+// doc is a parsed YAML document with its file name, for positioned
+// diagnostics.
+type doc struct {
+	file   string
+	src    []byte
+	diags  *diag.List
+	visits int
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses src as one YAML document. It returns nil (and records a
+// diagnostic) on a syntax error; an empty document gives an empty mapping.
+func parseYAML(file string, src []byte, diags *diag.List) *yaml.Node {
+	if len(src) > MaxFileSize {
+		diags.Errorf(diag.Pos{File: file}, "file is %d bytes, larger than the %d allowed for a spec", len(src), MaxFileSize)
+		return nil
+	}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		line := bytes.Count(src[:i], []byte("\n")) + 1
+		diags.Errorf(diag.Pos{File: file, Line: line}, "binary data (NUL byte) in a YAML file")
+		return nil
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&root); err != nil {
+		if err.Error() == "EOF" {
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+		}
+		diags.Add(yamlError(file, src, err))
+		return nil
+	}
+	// A second document is most likely a stray "---": say so rather than
+	// silently ignoring half a file.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		diags.Errorf(diag.Pos{File: file, Line: extra.Line, Col: extra.Column}, "more than one YAML document in a spec file")
+	}
+	n := &root
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+		}
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	}
+	return n
+}
+
+// yamlError turns a yaml.v3 error into a positioned diagnostic.
+func yamlError(file string, src []byte, err error) *diag.Diagnostic {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &diag.Diagnostic{Pos: diag.Pos{File: file, Line: line, Col: 1}, Msg: "invalid YAML: " + m[2], Detail: diag.Excerpt(src, line, 1)}
+	}
+	return &diag.Diagnostic{Pos: diag.Pos{File: file, Line: 1, Col: 1}, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
+}
+
+func trimYAMLPrefix(s string) string {
+	if len(s) > 6 && s[:6] == "yaml: " {
+		return s[6:]
+	}
+	return s
+}
+
+func (d *doc) pos(n *yaml.Node) diag.Pos {
+	if n == nil {
+		return diag.Pos{File: d.file}
+	}
+	return diag.Pos{File: d.file, Line: n.Line, Col: n.Column}
+}
+
+func (d *doc) errorf(n *yaml.Node, format string, args ...any) {
+	d.diags.Errorf(d.pos(n), format, args...)
+}
+
+// budget counts a visit and reports false once the walk is too large.
+func (d *doc) budget(n *yaml.Node) bool {
+	d.visits++
+	if d.visits == maxNodes {
+		d.errorf(n, "document too large or too deeply aliased")
+	}
+	return d.visits < maxNodes
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+type pair struct{ key, value *yaml.Node }
+
+// pairs returns the key/value pairs of a mapping, with `<<` merge keys
+// expanded the YAML way: explicit keys win over merged ones, and among
+// merged mappings the first one wins.
+func (d *doc) pairs(n *yaml.Node) []pair {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var own, merged []pair
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !d.budget(k) {
+			return nil
+		}
+		if k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "!!merge" || k.Tag == "") {
+			v = resolve(v)
+			switch {
+			case v == nil:
+			case v.Kind == yaml.MappingNode:
+				merged = append(merged, d.pairs(v)...)
+			case v.Kind == yaml.SequenceNode:
+				for _, m := range v.Content {
+					merged = append(merged, d.pairs(m)...)
+				}
+			default:
+				d.errorf(v, "merge key << needs a mapping or a list of mappings")
+			}
+			continue
+		}
+		own = append(own, pair{k, v})
+		seen[k.Value] = true
+	}
+	out := own
+	for _, p := range merged {
+		if !seen[p.key.Value] {
+			seen[p.key.Value] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// kind names a node kind for messages.
+func kind(n *yaml.Node) string {
+	n = resolve(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an unknown node"
+}
+
+func isNull(n *yaml.Node) bool {
+	n = resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// str decodes a scalar as its literal text (so `1.10` stays "1.10").
+func (d *doc) str(n *yaml.Node, field string) (string, bool) {
+	n = resolve(n)
+	if isNull(n) {
+		return "", true
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "%s: want a string, got %s", field, kind(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *doc) boolean(n *yaml.Node, field string) (bool, bool) {
+	n = resolve(n)
+	if isNull(n) {
+		return false, true
+	}
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		d.errorf(n, "%s: want true or false, got %s", field, describe(n))
+		return false, false
+	}
+	return b, true
+}
+
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return kind(n)
+}
+
+// strList decodes a list of scalars; a single scalar is accepted as a list
+// of one, as luet does.
+func (d *doc) strList(n *yaml.Node, field string) []string {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: want a list of strings, got %s", field, kind(n))
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, item := range n.Content {
+		if !d.budget(item) {
+			return out
+		}
+		if s, ok := d.str(item, field+" entry"); ok && !isNull(item) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// strMap decodes a mapping of scalars (labels, annotations).
+func (d *doc) strMap(n *yaml.Node, field string) map[string]string {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping, got %s", field, kind(n))
+		return nil
+	}
+	out := map[string]string{}
+	for _, p := range d.pairs(n) {
+		if s, ok := d.str(p.value, fmt.Sprintf("%s.%s", field, p.key.Value)); ok {
+			out[p.key.Value] = s
+		}
+	}
+	return out
+}
+
+// ref decodes {category, name, version}.
+func (d *doc) ref(n *yaml.Node, field string) (Ref, bool) {
+	r := Ref{Pos: d.pos(n)}
+	if resolve(n) == nil || resolve(n).Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping with name, category and version, got %s", field, kind(n))
+		return r, false
+	}
+	ok := true
+	for _, p := range d.pairs(n) {
+		var good bool
+		switch p.key.Value {
+		case "name":
+			r.Name, good = d.str(p.value, field+".name")
+		case "category":
+			r.Category, good = d.str(p.value, field+".category")
+		case "version":
+			r.Version, good = d.str(p.value, field+".version")
+		default:
+			// luet accepts any package field here and ignores it.
+			good = true
+		}
+		ok = ok && good
+	}
+	if r.Name == "" && ok {
+		d.errorf(n, "%s: missing name", field)
+		return r, false
+	}
+	return r, ok
+}
+
+func (d *doc) refList(n *yaml.Node, field string) []Ref {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: want a list, got %s", field, kind(n))
+		return nil
+	}
+	out := make([]Ref, 0, len(n.Content))
+	for _, item := range n.Content {
+		if !d.budget(item) {
+			return out
+		}
+		if r, ok := d.ref(item, field+" entry"); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}

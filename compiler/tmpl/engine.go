@@ -1,0 +1,163 @@
+package tmpl
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/etk-build/etk/compiler/diag"
+)
+
+// maxOutput bounds what one template may render, against runaway loops.
+const maxOutput = 16 << 20
+
+// Engine holds the shared {{define}} blocks of a tree. Add shared files
+// first, then Parse spec templates; a parsed Template may be executed
+// concurrently.
+type Engine struct {
+	defs    map[string]*parse.Tree
+	order   []string
+	sources map[string][]byte
+}
+
+// New returns an engine with no shared templates.
+func New() *Engine {
+	return &Engine{defs: map[string]*parse.Tree{}, sources: map[string][]byte{}}
+}
+
+// AddShared parses a templates-folder file and keeps its {{define}} blocks.
+// A later file redefining a name wins, as if pasted after the earlier one.
+func (e *Engine) AddShared(file string, src []byte) error {
+	e.sources[file] = src
+	t := template.New(file).Funcs(baseFuncs)
+	if _, err := t.Parse(string(src)); err != nil {
+		return e.positioned(err, file, src)
+	}
+	var names []string
+	for _, d := range t.Templates() {
+		if d.Name() != file && d.Tree != nil {
+			names = append(names, d.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, seen := e.defs[n]; !seen {
+			e.order = append(e.order, n)
+		}
+		e.defs[n] = t.Lookup(n).Tree
+	}
+	return nil
+}
+
+// Template is a parsed spec template.
+type Template struct {
+	t   *template.Template
+	e   *Engine
+	src []byte
+}
+
+// Parse parses a spec template (a build.yaml) against the shared blocks.
+//
+// Parse may be called concurrently once the shared files are added.
+func (e *Engine) Parse(file string, src []byte) (*Template, error) {
+	t := template.New(file).Funcs(baseFuncs)
+	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
+		var b limitedBuffer
+		if err := t.ExecuteTemplate(&b, name, data); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}})
+	for _, n := range e.order {
+		if _, err := t.AddParseTree(n, e.defs[n]); err != nil {
+			return nil, e.positioned(err, file, src)
+		}
+	}
+	if _, err := t.Parse(string(src)); err != nil {
+		return nil, e.positioned(err, file, src)
+	}
+	return &Template{t: t, e: e, src: src}, nil
+}
+
+// Execute renders the template with {"Values": values}.
+func (t *Template) Execute(values map[string]any) ([]byte, error) {
+	var b limitedBuffer
+	if err := t.t.Execute(&b, map[string]any{"Values": values}); err != nil {
+		return nil, t.e.positioned(err, t.t.Name(), t.src)
+	}
+	return b.Bytes(), nil
+}
+
+// Go's template errors look like
+//
+//	template: FILE:LINE:COL: executing "NAME" at <.X>: MESSAGE
+//	template: FILE:LINE: MESSAGE
+var tmplErr = regexp.MustCompile(`^template: (.+?):(\d+)(?::(\d+))?: (.*)$`)
+
+// positioned turns a text/template error into a diagnostic with an excerpt
+// of the template line it points at.
+func (e *Engine) positioned(err error, file string, fileSrc []byte) error {
+	msg := err.Error()
+	if lim, ok := err.(limitErr); ok {
+		return &diag.Diagnostic{Pos: diag.Pos{File: file}, Msg: "template error: " + lim.Error()}
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	m := tmplErr.FindStringSubmatch(first)
+	if m == nil {
+		return &diag.Diagnostic{Pos: diag.Pos{File: file}, Msg: "template error: " + strings.TrimPrefix(msg, "template: ")}
+	}
+	where := m[1]
+	line, _ := strconv.Atoi(m[2])
+	col := 0
+	if m[3] != "" {
+		col, _ = strconv.Atoi(m[3])
+	}
+	text := m[4]
+	// Exec errors name the template after the position; keep what matters.
+	if strings.HasPrefix(text, "executing ") {
+		if i := strings.Index(text, ": "); i >= 0 {
+			at := ""
+			if j := strings.Index(text, " at <"); j >= 0 && j < i {
+				at = text[j+4 : i]
+			}
+			text = text[i+2:]
+			if at != "" {
+				text = fmt.Sprintf("%s: %s", at, text)
+			}
+		}
+	}
+	src, ok := e.sources[where]
+	if !ok {
+		where, src = file, fileSrc
+	}
+	if col > 0 {
+		// Go counts columns from 0 in exec errors' byte offsets.
+		col++
+	}
+	return &diag.Diagnostic{
+		Pos:    diag.Pos{File: where, Line: line, Col: col},
+		Msg:    "template error: " + text,
+		Detail: diag.Excerpt(src, line, col),
+	}
+}
+
+type limitErr struct{}
+
+func (limitErr) Error() string {
+	return fmt.Sprintf("output exceeds %d bytes", maxOutput)
+}
+
+// limitedBuffer refuses to grow past maxOutput.
+type limitedBuffer struct{ bytes.Buffer }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxOutput {
+		return 0, limitErr{}
+	}
+	return b.Buffer.Write(p)
+}

@@ -1,0 +1,324 @@
+package tree
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/etk-build/etk/compiler/diag"
+	"github.com/etk-build/etk/compiler/spec"
+	"github.com/etk-build/etk/compiler/tmpl"
+	"github.com/etk-build/etk/compiler/values"
+	"github.com/etk-build/etk/compiler/version"
+)
+
+// Source is one tree: a file system and the name its files are shown
+// under in diagnostics (the --tree argument, or a manifest folder).
+type Source struct {
+	Name string
+	FS   fs.FS
+}
+
+// Options tune Load.
+type Options struct {
+	// Values are layered over every package's own definition keys: the
+	// flavor's values files, profile values and --set, already merged.
+	Values values.Values
+	// Strict turns unknown build.yaml fields from warnings into errors.
+	Strict bool
+	// Jobs bounds the parallelism; zero means GOMAXPROCS.
+	Jobs int
+}
+
+// Tree is a loaded, rendered package tree.
+type Tree struct {
+	// Packages are sorted by category, name, then newest version first.
+	Packages []*spec.Package
+	Sources  []Source
+	byName   map[string][]*spec.Package
+	context  []map[string][]string
+}
+
+// Lookup returns the versions of "category/name", newest first.
+func (t *Tree) Lookup(name string) []*spec.Package { return t.byName[name] }
+
+// Names lists every "category/name", sorted.
+func (t *Tree) Names() []string {
+	out := make([]string, 0, len(t.byName))
+	for n := range t.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Context lists the build context files of p, relative to its directory.
+func (t *Tree) Context(p *spec.Package) []string { return t.context[p.Tree][p.Dir] }
+
+// File names a file of p's directory as diagnostics show it.
+func (t *Tree) File(p *spec.Package, name string) string {
+	return displayPath(t.Sources[p.Tree].Name, path.Join(p.Dir, name))
+}
+
+func displayPath(root, rel string) string {
+	if root == "" || root == "." {
+		return rel
+	}
+	return path.Join(root, rel)
+}
+
+// Load reads and renders every package of the sources. Diagnostics are
+// sorted; the tree is nil when any of them is an error.
+func Load(ctx context.Context, sources []Source, opts Options) (*Tree, diag.List) {
+	var diags diag.List
+	t := &Tree{Sources: sources, byName: map[string][]*spec.Package{}}
+	engine := tmpl.New()
+	type job struct {
+		src int
+		dir string
+	}
+	var jobs []job
+	for i, s := range sources {
+		l, err := scan(s.FS)
+		if err != nil {
+			diags.Errorf(diag.Pos{File: s.Name}, "read tree: %v", err)
+			t.context = append(t.context, nil)
+			continue
+		}
+		t.context = append(t.context, l.context)
+		for _, f := range l.templates {
+			src, err := fs.ReadFile(s.FS, f)
+			name := displayPath(s.Name, f)
+			if err != nil {
+				diags.Errorf(diag.Pos{File: name}, "read template: %v", err)
+				continue
+			}
+			if err := engine.AddShared(name, src); err != nil {
+				addErr(&diags, err, name)
+			}
+		}
+		for _, d := range l.pkgDirs {
+			jobs = append(jobs, job{i, d})
+		}
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
+	}
+
+	results := make([]dirResult, len(jobs))
+	workers := opts.Jobs
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				results[i] = loadDir(sources[j.src], j.src, j.dir, engine, opts)
+			}
+		}()
+	}
+feed:
+	for i := range jobs {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		diags.Errorf(diag.Pos{}, "%v", err)
+		return nil, diags
+	}
+
+	for _, r := range results {
+		diags.Append(r.diags)
+		t.Packages = append(t.Packages, r.pkgs...)
+	}
+	t.index(&diags)
+	diags.Sort()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return t, diags
+}
+
+func addErr(diags *diag.List, err error, file string) {
+	if d, ok := err.(*diag.Diagnostic); ok {
+		diags.Add(d)
+		return
+	}
+	diags.Errorf(diag.Pos{File: file}, "%v", err)
+}
+
+type dirResult struct {
+	pkgs  []*spec.Package
+	diags diag.List
+}
+
+// loadDir decodes the specs of one package directory and renders its
+// build.yaml for each of its packages.
+func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options) dirResult {
+	var r dirResult
+	read := func(name string) ([]byte, string, bool) {
+		rel := path.Join(dir, name)
+		file := displayPath(src.Name, rel)
+		b, err := fs.ReadFile(src.FS, rel)
+		if err != nil {
+			if !isNotExist(err) {
+				r.diags.Errorf(diag.Pos{File: file}, "read: %v", err)
+			}
+			return nil, file, false
+		}
+		if len(b) > spec.MaxFileSize {
+			r.diags.Errorf(diag.Pos{File: file}, "file is %d bytes, larger than the %d allowed for a spec", len(b), spec.MaxFileSize)
+			return nil, file, false
+		}
+		return b, file, true
+	}
+
+	var pkgs []*spec.Package
+	if b, file, ok := read(spec.DefinitionFile); ok {
+		p, d := spec.DecodeDefinition(file, b)
+		r.diags.Append(d)
+		if p != nil {
+			pkgs = append(pkgs, p)
+		}
+	}
+	if b, file, ok := read(spec.CollectionFile); ok {
+		if len(pkgs) > 0 {
+			r.diags.Errorf(diag.Pos{File: file}, "a package directory has both %s and %s", spec.DefinitionFile, spec.CollectionFile)
+		} else {
+			ps, d := spec.DecodeCollection(file, b)
+			r.diags.Append(d)
+			pkgs = ps
+		}
+	}
+	var fin *spec.Finalize
+	if b, file, ok := read(spec.FinalizeFile); ok {
+		f, d := spec.DecodeFinalize(file, b)
+		r.diags.Append(d)
+		fin = f
+	}
+	buildSrc, buildFile, hasBuild := read(spec.BuildFile)
+	var t *tmpl.Template
+	if hasBuild {
+		var err error
+		if t, err = engine.Parse(buildFile, buildSrc); err != nil {
+			addErr(&r.diags, err, buildFile)
+			return r
+		}
+	}
+	for _, p := range pkgs {
+		p.Dir, p.Tree, p.Finalize = dir, tree, fin
+		if hasBuild {
+			vals := values.Merge(p.Values, opts.Values)
+			out, err := t.Execute(vals)
+			if err != nil {
+				d := asDiag(err, buildFile)
+				d.Msg = fmt.Sprintf("%s (rendering %s)", d.Msg, p.ID())
+				r.diags.Add(d)
+				continue
+			}
+			b, ds := spec.DecodeBuild(buildFile, out, opts.Strict)
+			for _, d := range ds {
+				mapRendered(d, buildSrc, out, p)
+			}
+			r.diags.Append(ds)
+			if b == nil {
+				continue
+			}
+			p.Build = b
+		}
+		r.pkgs = append(r.pkgs, p)
+	}
+	return r
+}
+
+func asDiag(err error, file string) *diag.Diagnostic {
+	if d, ok := err.(*diag.Diagnostic); ok {
+		return d
+	}
+	return &diag.Diagnostic{Pos: diag.Pos{File: file}, Msg: err.Error()}
+}
+
+// mapRendered points a diagnostic found in the rendered build.yaml back at
+// the template source: when the rendered line appears once in the source,
+// that is the line; the excerpt always shows the rendered line.
+func mapRendered(d *diag.Diagnostic, src, out []byte, p *spec.Package) {
+	if d.Pos.Line == 0 {
+		return
+	}
+	rendered := d.Pos.Line
+	if d.Detail == "" {
+		d.Detail = diag.Excerpt(out, rendered, d.Pos.Col)
+	}
+	if bytes.Equal(src, out) {
+		return
+	}
+	lines := strings.Split(string(out), "\n")
+	if rendered > len(lines) {
+		return
+	}
+	want := strings.TrimSpace(lines[rendered-1])
+	found := 0
+	if want != "" {
+		for i, l := range strings.Split(string(src), "\n") {
+			if strings.TrimSpace(l) == want {
+				if found != 0 {
+					found = -1
+					break
+				}
+				found = i + 1
+			}
+		}
+	}
+	if found > 0 {
+		d.Pos.Line = found
+	} else {
+		d.Msg = fmt.Sprintf("%s (line %d of %s as rendered)", d.Msg, rendered, p.ID())
+		d.Pos.Col = 0
+	}
+}
+
+func isNotExist(err error) bool {
+	return err != nil && errors.Is(err, fs.ErrNotExist)
+}
+
+// index sorts the packages and builds the name index, reporting duplicate
+// identities.
+func (t *Tree) index(diags *diag.List) {
+	sort.SliceStable(t.Packages, func(i, j int) bool {
+		a, b := t.Packages[i], t.Packages[j]
+		if a.Category != b.Category {
+			return a.Category < b.Category
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return version.CompareStrings(a.Version, b.Version) > 0
+	})
+	for _, p := range t.Packages {
+		name := p.PackageName()
+		prev := t.byName[name]
+		if n := len(prev); n > 0 && version.CompareStrings(prev[n-1].Version, p.Version) == 0 {
+			diags.Errorf(p.Pos, "package %s is defined twice (also at %s)", p.ID(), prev[n-1].Pos)
+			continue
+		}
+		t.byName[name] = append(prev, p)
+	}
+}

@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/etk-build/etk/compiler"
+	"github.com/etk-build/etk/compiler/diag"
+	"github.com/etk-build/etk/compiler/dockerfile"
+	"github.com/etk-build/etk/compiler/manifest"
+	"github.com/etk-build/etk/compiler/tree"
+	"github.com/etk-build/etk/compiler/values"
+	"github.com/spf13/cobra"
+)
+
+// projectFlags are the flags every tree command shares.
+type projectFlags struct {
+	dir     string
+	trees   []string
+	values  []string
+	flavor  string
+	set     []string
+	strict  bool
+	jobs    int
+	noWarns bool
+}
+
+func (f *projectFlags) AddFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.dir, "dir", "C", "", "run as if etk was started in `DIR`")
+	fl.StringArrayVar(&f.trees, "tree", nil, "package tree `DIR` (repeatable); no manifest is read when given")
+	fl.StringArrayVar(&f.values, "values", nil, "values `FILE` layered over the flavor's (repeatable, later wins)")
+	fl.StringVar(&f.flavor, "flavor", "", "flavor of the manifest to use (default: the manifest's default)")
+	fl.StringArrayVar(&f.set, "set", nil, "set a value, `KEY=VALUE` (repeatable; dotted keys for nesting)")
+	fl.BoolVar(&f.strict, "strict", false, "treat unknown build.yaml fields as errors")
+	fl.IntVar(&f.jobs, "jobs", 0, "parallel jobs (default: number of CPUs)")
+	fl.BoolVar(&f.noWarns, "no-warnings", false, "do not print warnings")
+}
+
+func (f *projectFlags) Validate() error {
+	if f.jobs < 0 {
+		return usagef("--jobs must not be negative")
+	}
+	if len(f.trees) > 0 && f.flavor != "" {
+		return usagef("--flavor needs a manifest; with --tree, pass --values files instead")
+	}
+	if _, err := values.ParseSet(f.set); err != nil {
+		return &UsageError{err}
+	}
+	return nil
+}
+
+// project is what the flags select: a manifest (or none) and the config to
+// load the trees with for one flavor.
+type project struct {
+	manifest *manifest.Manifest
+	cfg      compiler.Config
+	flavor   string
+}
+
+// openProject resolves -C, the manifest and --tree into trees and templates;
+// values are left to withFlavor.
+func (f *projectFlags) openProject() (*project, error) {
+	if f.dir != "" {
+		if err := os.Chdir(f.dir); err != nil {
+			return nil, usagef("-C: %v", err)
+		}
+	}
+	p := &project{}
+	if len(f.trees) > 0 {
+		for _, t := range f.trees {
+			if fi, err := os.Stat(t); err != nil || !fi.IsDir() {
+				return nil, usagef("--tree %s: not a directory", t)
+			}
+			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: filepath.ToSlash(filepath.Clean(t)), FS: os.DirFS(t)})
+		}
+	} else {
+		path, err := manifest.Find(".")
+		if err != nil {
+			return nil, err
+		}
+		m, err := manifest.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		p.manifest = m
+		for _, t := range m.Trees {
+			abs := m.Path(t)
+			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("%s: trees: %s is not a directory", m.File, t)
+			}
+			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs)})
+		}
+		if m.Templates != "" {
+			abs := m.Path(m.Templates)
+			t, err := dockerfile.Load(os.DirFS(abs), shortPath(abs))
+			if err != nil {
+				return nil, err
+			}
+			p.cfg.Templates = t
+		}
+	}
+	p.cfg.Strict, p.cfg.Jobs = f.strict, f.jobs
+	return p, nil
+}
+
+// flavors lists what validate covers: every flavor of the manifest, or the
+// one given.
+func (f *projectFlags) flavors(p *project) []string {
+	if p.manifest == nil || f.flavor != "" || len(p.manifest.Flavors) == 0 {
+		return []string{f.flavor}
+	}
+	return p.manifest.FlavorNames()
+}
+
+// withFlavor sets the values for a flavor ("" for the default): the
+// flavor's files, then --values files, then --set.
+func (f *projectFlags) withFlavor(p *project, flavor string) error {
+	var files []string
+	if p.manifest != nil {
+		fs, err := p.manifest.ValuesFiles(flavor)
+		if err != nil {
+			return &UsageError{err}
+		}
+		files = fs
+		p.flavor = flavor
+		if p.flavor == "" {
+			p.flavor = p.manifest.Flavor
+		}
+	}
+	files = append(files, f.values...)
+	var layers []values.Values
+	for _, file := range files {
+		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), shortPath(file))
+		if err != nil {
+			return err
+		}
+		layers = append(layers, v)
+	}
+	set, err := values.ParseSet(f.set)
+	if err != nil {
+		return &UsageError{err}
+	}
+	p.cfg.Values = values.Merge(append(layers, set)...)
+	return nil
+}
+
+// load opens the project for the selected flavor and loads it, printing
+// warnings.
+func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session, *project, error) {
+	p, err := f.openProject()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := f.withFlavor(p, f.flavor); err != nil {
+		return nil, nil, err
+	}
+	s, diags := compiler.Load(ctx, p.cfg)
+	f.printWarnings(io, diags)
+	if s == nil {
+		return nil, nil, diags.Err()
+	}
+	return s, p, nil
+}
+
+func (f *projectFlags) printWarnings(io *streams, diags diag.List) {
+	if f.noWarns {
+		return
+	}
+	for _, w := range diags.Warnings() {
+		fmt.Fprintln(io.errOut, w.Error())
+	}
+}
+
+// shortPath shows a path relative to the working directory when it is
+// inside it.
+func shortPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil {
+		return filepath.ToSlash(abs)
+	}
+	return filepath.ToSlash(rel)
+}
