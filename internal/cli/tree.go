@@ -359,4 +359,3 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 	fmt.Fprintf(io.out, "%s: ok, %d warning(s) across %d flavor(s)\n", name, len(out), total)
 	return nil
 }
-
