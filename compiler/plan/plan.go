@@ -109,9 +109,10 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, 32<<10)
 			for i := range next {
 				s := p.Steps[i]
-				fileInputs[i], errs[i] = hashContext(g.Tree.Sources[s.Pkg().Tree].FS, s.Pkg().Dir, s.Context)
+				fileInputs[i], errs[i] = hashContext(g.Tree.Sources[s.Pkg().Tree].FS, s.Pkg().Dir, s.Context, buf)
 			}
 		}()
 	}
@@ -224,9 +225,8 @@ func specDigest(p *spec.Package) string {
 }
 
 // hashContext hashes each context file's type, mode and content.
-func hashContext(fsys fs.FS, dir string, files []string) ([]Input, error) {
+func hashContext(fsys fs.FS, dir string, files []string, buf []byte) ([]Input, error) {
 	out := make([]Input, 0, len(files))
-	buf := make([]byte, 32<<10)
 	for _, rel := range files {
 		name := path.Join(dir, rel)
 		fi, err := fs.Lstat(fsys, name)

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -112,13 +113,19 @@ func (d *doc) pkg(n *yaml.Node, where string) *Package {
 	if (*d.diags)[before:].HasErrors() {
 		return nil
 	}
-	var values map[string]any
-	if err := n.Decode(&values); err != nil {
+	v, err := d.value(n)
+	if err != nil {
 		d.errorf(n, "%svalues: %s", where, trimYAMLPrefix(err.Error()))
 		return nil
 	}
-	if values == nil {
+	values, ok := v.(map[string]any)
+	if !ok {
 		values = map[string]any{}
+		if m, isMap := v.(map[any]any); isMap {
+			for k, e := range m {
+				values[fmt.Sprint(k)] = e
+			}
+		}
 	}
 	// The literal text wins over YAML's typing: version 1.10 is "1.10".
 	values["name"] = p.Name

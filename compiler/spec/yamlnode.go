@@ -41,21 +41,24 @@ func parseYAML(file string, src []byte, diags *diag.List) *yaml.Node {
 		return nil
 	}
 	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&root); err != nil {
-		if err.Error() == "EOF" {
-			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
-		}
+	if err := yaml.Unmarshal(src, &root); err != nil {
 		diags.Add(yamlError(file, src, err))
 		return nil
 	}
 	// A second document is most likely a stray "---": say so rather than
-	// silently ignoring half a file.
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		diags.Errorf(diag.Pos{File: file, Line: extra.Line, Col: extra.Column}, "more than one YAML document in a spec file")
+	// silently ignoring half a file. Only files with a separator pay for
+	// the second parse.
+	if bytes.Contains(src, []byte("\n---")) {
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		var first, extra yaml.Node
+		if dec.Decode(&first) == nil && dec.Decode(&extra) == nil {
+			diags.Errorf(diag.Pos{File: file, Line: extra.Line, Col: extra.Column}, "more than one YAML document in a spec file")
+		}
 	}
 	n := &root
+	if n.Kind == 0 { // nothing but comments or white space
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+	}
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
@@ -310,3 +313,64 @@ func (d *doc) refList(n *yaml.Node, field string) []Ref {
 	}
 	return out
 }
+
+// value converts a node to the Go value yaml.v3 would decode it to for an
+// interface{} target (maps as map[string]any), without the reflection of
+// Node.Decode for the common tags; anything unusual falls back to Decode.
+func (d *doc) value(n *yaml.Node) (any, error) {
+	n = resolve(n)
+	if n == nil {
+		return nil, nil
+	}
+	if !d.budget(n) {
+		return nil, errTooLarge
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return n.Value, nil
+		case "!!null":
+			return nil, nil
+		case "!!bool", "!!int", "!!float":
+			var v any
+			err := n.Decode(&v)
+			return v, err
+		}
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := d.value(c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case yaml.MappingNode:
+		ps := d.pairs(n)
+		out := make(map[string]any, len(ps))
+		for _, p := range ps {
+			if p.key.Kind != yaml.ScalarNode || (p.key.ShortTag() != "!!str" && p.key.ShortTag() != "!!int") {
+				var v any
+				err := n.Decode(&v)
+				return v, err
+			}
+			v, err := d.value(p.value)
+			if err != nil {
+				return nil, err
+			}
+			out[p.key.Value] = v
+		}
+		return out, nil
+	}
+	var v any
+	err := n.Decode(&v)
+	return v, err
+}
+
+var errTooLarge = errorString("document too large or too deeply aliased")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 
@@ -17,12 +18,20 @@ import (
 const maxOutput = 16 << 20
 
 // Engine holds the shared {{define}} blocks of a tree. Add shared files
-// first, then Parse spec templates; a parsed Template may be executed
-// concurrently.
+// first, then Parse spec templates; Parse may be called concurrently after
+// that, and a parsed Template may be executed concurrently.
+//
+// Spec templates are parsed into one namespace with the shared blocks, so
+// that sprig's two hundred functions are bound once, not once per file. A
+// spec that defines templates of its own gets a namespace of its own, so
+// its definitions cannot leak into other specs.
 type Engine struct {
 	defs    map[string]*parse.Tree
 	order   []string
 	sources map[string][]byte
+
+	mu   sync.Mutex
+	root *template.Template
 }
 
 // New returns an engine with no shared templates.
@@ -51,7 +60,39 @@ func (e *Engine) AddShared(file string, src []byte) error {
 		}
 		e.defs[n] = t.Lookup(n).Tree
 	}
+	e.root = nil
 	return nil
+}
+
+// namespace returns a template holding the functions and shared blocks.
+func (e *Engine) namespace(name string) (*template.Template, error) {
+	t := template.New(name).Funcs(baseFuncs)
+	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
+		var b limitedBuffer
+		if err := t.ExecuteTemplate(&b, name, data); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}})
+	for _, n := range e.order {
+		if _, err := t.AddParseTree(n, e.defs[n]); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (e *Engine) shared() (*template.Template, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.root == nil {
+		t, err := e.namespace("\x00shared")
+		if err != nil {
+			return nil, err
+		}
+		e.root = t
+	}
+	return e.root, nil
 }
 
 // Template is a parsed spec template.
@@ -62,21 +103,19 @@ type Template struct {
 }
 
 // Parse parses a spec template (a build.yaml) against the shared blocks.
-//
-// Parse may be called concurrently once the shared files are added.
 func (e *Engine) Parse(file string, src []byte) (*Template, error) {
-	t := template.New(file).Funcs(baseFuncs)
-	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
-		var b limitedBuffer
-		if err := t.ExecuteTemplate(&b, name, data); err != nil {
-			return "", err
+	var t *template.Template
+	var err error
+	if bytes.Contains(src, []byte("define")) || bytes.Contains(src, []byte("block")) {
+		t, err = e.namespace(file)
+	} else {
+		var root *template.Template
+		if root, err = e.shared(); err == nil {
+			t = root.New(file)
 		}
-		return b.String(), nil
-	}})
-	for _, n := range e.order {
-		if _, err := t.AddParseTree(n, e.defs[n]); err != nil {
-			return nil, e.positioned(err, file, src)
-		}
+	}
+	if err != nil {
+		return nil, e.positioned(err, file, src)
 	}
 	if _, err := t.Parse(string(src)); err != nil {
 		return nil, e.positioned(err, file, src)
