@@ -136,6 +136,8 @@ func (t *Template) Execute(values map[string]any) ([]byte, error) {
 //
 //	template: FILE:LINE:COL: executing "NAME" at <.X>: MESSAGE
 //	template: FILE:LINE: MESSAGE
+var startedAt = regexp.MustCompile(` started at (.+):(\d+)$`)
+
 var tmplErr = regexp.MustCompile(`^template: (.+?):(\d+)(?::(\d+))?: (.*)$`)
 
 // positioned turns a text/template error into a diagnostic with an excerpt
@@ -169,6 +171,13 @@ func (e *Engine) positioned(err error, file string, fileSrc []byte) error {
 				text = fmt.Sprintf("%s: %s", at, text)
 			}
 		}
+	}
+	// An unclosed action is reported at the end of the file; the line it
+	// starts on is the useful one.
+	if m := startedAt.FindStringSubmatch(text); m != nil && m[1] == where {
+		line, _ = strconv.Atoi(m[2])
+		col = 0
+		text = strings.TrimSuffix(text, m[0])
 	}
 	src, ok := e.sources[where]
 	if !ok {

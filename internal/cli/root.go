@@ -33,9 +33,12 @@ type streams struct {
 	out, errOut io.Writer
 }
 
-// New returns the root command.
+// New returns the root command, writing to the process's stdout and stderr.
 func New() *cobra.Command {
-	io := &streams{out: os.Stdout, errOut: os.Stderr}
+	return newRoot(&streams{out: os.Stdout, errOut: os.Stderr})
+}
+
+func newRoot(io *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "etk",
 		Short: "etk compiles package trees into an immutable, upgradable OS",

@@ -1,0 +1,40 @@
+# etk: see README.md. `make help` lists the targets.
+GO      ?= go
+BIN     := bin/etk
+OUT     ?= build
+
+.PHONY: help setup build demo test lint bench fuzz clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+setup: ## install what etk and its tests need on Debian (run as root)
+	./.ci/setup-debian
+
+build: ## build bin/etk
+	$(GO) build -o $(BIN) ./cmd/etk
+
+demo: build ## the main job on this repo's tree: validate, plan and render the foundation
+	$(BIN) tree validate
+	$(BIN) plan
+	$(BIN) render -o $(OUT)/dockerfiles
+	@echo "Dockerfiles of the foundation are in $(OUT)/dockerfiles"
+
+test: ## run the tests (the corpus tests need ../shared beside the repo)
+	$(GO) test -race -count=1 ./...
+
+lint: ## gofmt, go vet, and staticcheck when installed
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+
+bench: ## run the benchmarks and print a table against the targets
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./compiler/... | tee /dev/stderr | $(GO) run ./internal/benchtable
+
+fuzz: ## fuzz each decoder for 30s
+	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9]+)' --include='*_test.go' compiler | sed 's/func //'); do \
+	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' compiler | xargs dirname); \
+	  echo "== $$pkg $$t"; $(GO) test ./$$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime 30s || exit 1; done
+
+clean: ## remove build output
+	rm -rf bin $(OUT)
