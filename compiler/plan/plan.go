@@ -98,6 +98,7 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 
 	// Context hashing is the I/O-heavy part and independent per step.
 	fileInputs := make([][]Input, len(p.Steps))
+	specs := make([]string, len(p.Steps))
 	errs := make([]error, len(p.Steps))
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -112,6 +113,7 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 			buf := make([]byte, 32<<10)
 			for i := range next {
 				s := p.Steps[i]
+				specs[i] = specDigest(s.Pkg())
 				fileInputs[i], errs[i] = hashContext(g.Tree.Sources[s.Pkg().Tree].FS, s.Pkg().Dir, s.Context, buf)
 			}
 		}()
@@ -134,7 +136,7 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 			diags.Errorf(diag.Pos{File: g.Tree.File(s.Pkg(), "")}, "hash build context of %s: %v", s.ID, errs[i])
 			continue
 		}
-		p.key(s, fileInputs[i], opts)
+		p.key(s, specs[i], fileInputs[i], opts)
 	}
 	if diags.HasErrors() {
 		return nil, diags
@@ -149,12 +151,12 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 }
 
 // key computes s's inputs and key; the steps it depends on are done.
-func (p *Plan) key(s *Step, files []Input, opts Options) {
+func (p *Plan) key(s *Step, spec string, files []Input, opts Options) {
 	pkg := s.Pkg()
 	b := pkg.Build
 	s.Virtual = b.Empty()
 	in := []Input{{Kind: "schema", Name: KeySchema}}
-	in = append(in, Input{Kind: "spec", Name: pkg.ID(), Digest: specDigest(pkg)})
+	in = append(in, Input{Kind: "spec", Name: pkg.ID(), Digest: spec})
 	in = append(in, files...)
 	if !s.Virtual {
 		in = append(in, Input{Kind: "templates", Name: strings.Join(opts.Templates.Names(), ","), Digest: opts.Templates.Digest()})
