@@ -10,7 +10,7 @@
 # With etk.image or rd.etk.immutable it also pulls in etk-layout.service,
 # which puts the writable overlays on the read-only root.
 
-# shellcheck source=etk-lib.sh
+# shellcheck source=SCRIPTDIR/etk-lib.sh
 type etk_getarg >/dev/null 2>&1 || . /usr/lib/etk/etk-lib.sh
 set -f
 
@@ -72,6 +72,8 @@ Description=etk system image $image
 DefaultDependencies=no
 Before=initrd-root-fs.target
 RequiresMountsFor=$ETK_STATE_MNT
+Wants=modprobe@loop.service modprobe@squashfs.service
+After=modprobe@loop.service modprobe@squashfs.service
 
 [Mount]
 What=$ETK_STATE_MNT$image

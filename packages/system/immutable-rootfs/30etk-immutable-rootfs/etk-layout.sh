@@ -15,7 +15,7 @@
 # /etc/etk/layout.conf of the booted image, then the kernel command line
 # (see README.md). Everything under /run moves into the booted system.
 
-# shellcheck source=etk-lib.sh
+# shellcheck source=SCRIPTDIR/etk-lib.sh
 type etk_getarg >/dev/null 2>&1 || . /usr/lib/etk/etk-lib.sh
 set -f
 set -u

@@ -51,7 +51,7 @@ if bash -n "$mod/module-setup.sh"; then ok; else bad "bash -n module-setup.sh"; 
 
 # --- etk_getarg / etk_getbool ---
 (
-    # shellcheck source=../30etk-immutable-rootfs/etk-lib.sh
+    # shellcheck source=SCRIPTDIR/../30etk-immutable-rootfs/etk-lib.sh
     . "$mod/etk-lib.sh"
     set -f
     export ETK_CMDLINE="root=LABEL=A rootflags=x etk.image=/cOS/a.img root=LABEL=B rd.etk.debugrw=0 rd.etk.x *"
@@ -79,6 +79,7 @@ expect_line "$e/sysroot.mount" "What=/run/etk/state/cOS/active.img"
 expect_line "$e/sysroot.mount" "Where=/sysroot"
 expect_line "$e/sysroot.mount" "Options=ro,loop"
 expect_line "$e/sysroot.mount" "RequiresMountsFor=/run/etk/state"
+expect_line "$e/sysroot.mount" "Wants=modprobe@loop.service modprobe@squashfs.service"
 expect_line "$e/run-etk-state.mount" "What=/dev/disk/by-label/COS_STATE"
 expect_line "$e/run-etk-state.mount" "Where=/run/etk/state"
 expect_line "$e/run-etk-state.mount" "Options=ro"
