@@ -81,6 +81,12 @@ func (s *Session) Targets(args []string) ([]*graph.Node, error) {
 	return out, diags.Err()
 }
 
+// WithRuntime returns targets and everything they need at runtime: what
+// must be built for the targets to be installable.
+func (s *Session) WithRuntime(targets []*graph.Node) ([]*graph.Node, diag.List) {
+	return s.Graph.RuntimeClosure(targets)
+}
+
 // Plan plans the targets and what they are built from.
 func (s *Session) Plan(ctx context.Context, targets []*graph.Node) (*plan.Plan, diag.List) {
 	return plan.New(ctx, s.Graph, targets, plan.Options{Templates: s.Templates, ImageDigest: s.cfg.ImageDigest, Jobs: s.cfg.Jobs})

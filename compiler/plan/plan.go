@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -146,6 +147,9 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 			p.Levels = append(p.Levels, nil)
 		}
 		p.Levels[s.Level] = append(p.Levels[s.Level], s)
+	}
+	for _, l := range p.Levels {
+		slices.SortFunc(l, func(a, b *Step) int { return strings.Compare(a.ID, b.ID) })
 	}
 	return p, diags
 }

@@ -13,6 +13,7 @@ import (
 
 type planFlags struct {
 	projectFlags
+	targetFlags
 	output  string
 	explain string
 }
@@ -22,13 +23,15 @@ func newPlanCmd(io *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan [PKG...]",
 		Short: "Compute the build plan and the content-addressed key of each package",
-		Long: `Plan the given packages (default: the manifest's targets, else all) and
-everything they are built from, in levels that can build in parallel, with
+		Long: `Plan the given packages (default: the manifest's targets, else all),
+what they need at runtime (unless --build-only) and everything those are built
+from, in levels that can build in parallel, with
 the key of each package: a sha256 over its rendered spec, its build context
 files, the Dockerfile templates, its base image and the keys of its build
 inputs. PKG is category/name, category/name@version, or a unique name.`,
 		Example: `  etk plan
   etk plan system/grub --explain system/grub
+  etk plan --build-only system/dracut
   etk plan -o json meta/foundation`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.Validate(); err != nil {
@@ -44,7 +47,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 			if f.explain != "" {
 				args = append(args, f.explain)
 			}
-			targets, err := s.Targets(args)
+			targets, err := f.targets(s, args)
 			if err != nil {
 				return err
 			}
@@ -59,6 +62,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 		},
 	}
 	f.projectFlags.AddFlags(cmd)
+	f.targetFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.explain, "explain", "", "print the inputs that make up the key of `PKG`")
 	return cmd

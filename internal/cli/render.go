@@ -8,6 +8,7 @@ import (
 
 type renderFlags struct {
 	projectFlags
+	targetFlags
 	out string
 }
 
@@ -17,7 +18,7 @@ func newRenderCmd(io *streams) *cobra.Command {
 		Use:   "render [PKG...]",
 		Short: "Write the Dockerfiles and build contexts lists the build will use",
 		Long: `Write, for each package of the plan of PKG... (default: the manifest's
-targets, else all), under DIR/<category>/<name>-<version>/: builder.Dockerfile
+targets, else all; see etk plan --help), under DIR/<category>/<name>-<version>/: builder.Dockerfile
 and package.Dockerfile (none for a virtual package), the rendered build.yaml,
 the key, and context.txt listing the build context files. Same inputs, same
 bytes.`,
@@ -34,7 +35,7 @@ bytes.`,
 			if len(args) == 0 && p.manifest != nil {
 				args = p.manifest.Targets
 			}
-			targets, err := s.Targets(args)
+			targets, err := f.targets(s, args)
 			if err != nil {
 				return err
 			}
@@ -50,6 +51,7 @@ bytes.`,
 		},
 	}
 	f.projectFlags.AddFlags(cmd)
+	f.targetFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output `DIR` (required)")
 	return cmd
 }
