@@ -68,7 +68,7 @@ func BenchmarkPlan10k(b *testing.B) {
 // BenchmarkPlanChain700 plans one package with 700 packages in its build
 // closure (luet's `tree images` took over 600 s on such a package).
 func BenchmarkPlanChain700(b *testing.B) {
-	fsys, v := synthTree(b, synth.Config{Packages: 200, Categories: 10, CollectionFraction: 0.3, MaxRequires: 4, Seed: 1, ContextFiles: 1, Chain: 700})
+	fsys, v := synthTree(b, synth.Config{Packages: 20, Categories: 4, CollectionFraction: 0.3, MaxRequires: 4, Seed: 1, ContextFiles: 1, Chain: 700})
 	benchPlan(b, fsys, v, "chain/top")
 }
 
