@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/etk
 OUT     ?= build
+FUZZTIME ?= 30s
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -33,10 +34,12 @@ lint: ## gofmt, go vet and staticcheck
 bench: ## run the benchmarks and print a table against the targets
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./compiler/... | tee /dev/stderr | $(GO) run ./internal/benchtable
 
-fuzz: ## fuzz each decoder for 30s
-	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9]+)' --include='*_test.go' compiler | sed 's/func //'); do \
-	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' compiler | xargs dirname); \
-	  echo "== $$pkg $$t"; $(GO) test ./$$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime 30s || exit 1; done
+fuzz: ## fuzz every fuzz target for FUZZTIME (default 30s)
+	@grep -rlE '^func Fuzz' --include='*_test.go' compiler | sort | while read f; do \
+	  for t in $$(grep -oE '^func Fuzz[A-Za-z0-9]+' $$f | sed 's/func //'); do \
+	    echo "== $$(dirname $$f) $$t"; \
+	    $(GO) test ./$$(dirname $$f) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; \
+	  done; done
 
 clean: ## remove build output
 	rm -rf bin $(OUT)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/etk-build/etk/compiler/diag"
 	"go.yaml.in/yaml/v3"
@@ -17,6 +18,12 @@ const MaxFileSize = 8 << 20
 // (a "billion laughs") cannot blow up through the walkers below.
 const maxNodes = 1 << 20
 
+// maxDepth bounds how deep the recursive walkers (merge keys, values) go:
+// an alias inside the node it refers to (`&a {<<: *a}`, `&a [*a]`) is a
+// cycle, and following it would overflow the stack before the visit
+// budget runs out.
+const maxDepth = 1000
+
 // doc is a parsed YAML document with its file name, for positioned
 // diagnostics.
 type doc struct {
@@ -24,6 +31,8 @@ type doc struct {
 	src    []byte
 	diags  *diag.List
 	visits int
+	depth  int
+	deep   bool // reported errTooDeep
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -76,9 +85,32 @@ func yamlError(file string, src []byte, err error) *diag.Diagnostic {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		line = yamlErrorLine(line, m[2])
 		return &diag.Diagnostic{Pos: diag.Pos{File: file, Line: line, Col: 1}, Msg: "invalid YAML: " + m[2], Detail: diag.Excerpt(src, line, 1)}
 	}
-	return &diag.Diagnostic{Pos: diag.Pos{File: file, Line: 1, Col: 1}, Msg: "invalid YAML: " + trimYAMLPrefix(msg)}
+	msg = trimYAMLPrefix(msg)
+	line, col := 1, 1
+	// yaml.v3 does not say where an unknown alias is; find its first use.
+	if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
+		name, _ = strings.CutSuffix(name, "' referenced")
+		if i := bytes.Index(src, []byte("*"+name)); i >= 0 {
+			line = bytes.Count(src[:i], []byte("\n")) + 1
+			col = i - bytes.LastIndexByte(src[:i], '\n')
+		}
+	}
+	return &diag.Diagnostic{Pos: diag.Pos{File: file, Line: line, Col: col}, Msg: "invalid YAML: " + msg, Detail: diag.Excerpt(src, line, col)}
+}
+
+// yamlErrorLine corrects the line of a yaml.v3 error: its parser errors
+// ("did not find expected key") count lines from 0, its scanner errors
+// ("mapping values are not allowed in this context") from 1.
+func yamlErrorLine(line int, msg string) int {
+	for _, p := range []string{"did not find expected ", "found undefined tag handle", "found incompatible YAML document", "found duplicate %"} {
+		if strings.HasPrefix(msg, p) {
+			return line + 1
+		}
+	}
+	return line
 }
 
 func trimYAMLPrefix(s string) string {
@@ -108,6 +140,22 @@ func (d *doc) budget(n *yaml.Node) bool {
 	return d.visits < maxNodes
 }
 
+// enter counts one level of recursion and reports false (once, as an
+// error at n) past maxDepth; call leave when it returns true.
+func (d *doc) enter(n *yaml.Node) bool {
+	if d.depth >= maxDepth {
+		if !d.deep {
+			d.deep = true
+			d.errorf(n, "%s", errTooDeep)
+		}
+		return false
+	}
+	d.depth++
+	return true
+}
+
+func (d *doc) leave() { d.depth-- }
+
 func resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
 		n = n.Alias
@@ -124,6 +172,28 @@ func (d *doc) pairs(n *yaml.Node) []pair {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
+	}
+	if !d.enter(n) {
+		return nil
+	}
+	defer d.leave()
+	hasMerge := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "!!merge" || k.Tag == "") {
+			hasMerge = true
+			break
+		}
+	}
+	d.checkDuplicates(n)
+	if !hasMerge {
+		out := make([]pair, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !d.budget(n.Content[i]) {
+				return nil
+			}
+			out = append(out, pair{n.Content[i], n.Content[i+1]})
+		}
+		return out
 	}
 	var own, merged []pair
 	seen := map[string]bool{}
@@ -158,6 +228,39 @@ func (d *doc) pairs(n *yaml.Node) []pair {
 		}
 	}
 	return out
+}
+
+// checkDuplicates reports keys written twice in one mapping: YAML forbids
+// it, and silently keeping the last one hides typos and bad merges.
+func (d *doc) checkDuplicates(n *yaml.Node) {
+	keys := n.Content
+	if len(keys) <= 32 {
+		for i := 2; i < len(keys); i += 2 {
+			for j := 0; j < i; j += 2 {
+				if dupKey(keys[i], keys[j]) {
+					d.errorf(keys[i], "key %q is already defined at line %d", keys[i].Value, keys[j].Line)
+					break
+				}
+			}
+		}
+		return
+	}
+	first := map[string]*yaml.Node{}
+	for i := 0; i < len(keys); i += 2 {
+		k := keys[i]
+		if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+			continue
+		}
+		if prev, ok := first[k.Value]; ok {
+			d.errorf(k, "key %q is already defined at line %d", k.Value, prev.Line)
+			continue
+		}
+		first[k.Value] = k
+	}
+}
+
+func dupKey(a, b *yaml.Node) bool {
+	return a.Kind == yaml.ScalarNode && b.Kind == yaml.ScalarNode && a.Value == b.Value && a.Value != "<<"
 }
 
 // kind names a node kind for messages.
@@ -325,6 +428,10 @@ func (d *doc) value(n *yaml.Node) (any, error) {
 	if !d.budget(n) {
 		return nil, errTooLarge
 	}
+	if !d.enter(n) {
+		return nil, errTooDeep
+	}
+	defer d.leave()
 	switch n.Kind {
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
@@ -369,7 +476,10 @@ func (d *doc) value(n *yaml.Node) (any, error) {
 	return v, err
 }
 
-var errTooLarge = errorString("document too large or too deeply aliased")
+var (
+	errTooLarge = errorString("document too large or too deeply aliased")
+	errTooDeep  = errorString("nested too deeply, or an alias refers to a node that contains it")
+)
 
 type errorString string
 

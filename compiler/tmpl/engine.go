@@ -2,8 +2,10 @@ package tmpl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,8 +70,19 @@ func (e *Engine) AddShared(file string, src []byte) error {
 func (e *Engine) namespace(name string) (*template.Template, error) {
 	t := template.New(name).Funcs(baseFuncs)
 	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
+		if includeTooDeep() {
+			return "", tooDeepErr(name)
+		}
+		if t.Lookup(name) == nil {
+			return "", fmt.Errorf("template %q not defined", name)
+		}
 		var b limitedBuffer
 		if err := t.ExecuteTemplate(&b, name, data); err != nil {
+			// Report runaway recursion once, not wrapped by every level.
+			var deep tooDeepErr
+			if errors.As(err, &deep) {
+				return "", deep
+			}
 			return "", err
 		}
 		return b.String(), nil
@@ -156,7 +169,9 @@ func (e *Engine) positioned(err error, file string, fileSrc []byte) error {
 	line, _ := strconv.Atoi(m[2])
 	col := 0
 	if m[3] != "" {
+		// Go counts columns from 0 in exec errors' byte offsets.
 		col, _ = strconv.Atoi(m[3])
+		col++
 	}
 	text := m[4]
 	// Exec errors name the template after the position; keep what matters.
@@ -183,15 +198,60 @@ func (e *Engine) positioned(err error, file string, fileSrc []byte) error {
 	if !ok {
 		where, src = file, fileSrc
 	}
-	if col > 0 {
-		// Go counts columns from 0 in exec errors' byte offsets.
-		col++
+	if col == 0 {
+		col = guessCol(src, line, text)
 	}
 	return &diag.Diagnostic{
 		Pos:    diag.Pos{File: where, Line: line, Col: col},
 		Msg:    "template error: " + text,
 		Detail: diag.Excerpt(src, line, col),
 	}
+}
+
+// guessCol finds a column for a parse error, which Go reports with a line
+// only: the token the message quotes (`unexpected "}" in operand`,
+// `function "foo" not defined`) from the line's first action on, else that
+// action's start; 0 when the line has no action.
+func guessCol(src []byte, line int, msg string) int {
+	text := ""
+	if lines := strings.Split(string(src), "\n"); line >= 1 && line <= len(lines) {
+		text = lines[line-1]
+	}
+	start := strings.Index(text, "{{")
+	if start < 0 {
+		return 0
+	}
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		if q, err := strconv.QuotedPrefix(msg[i:]); err == nil {
+			if tok, err := strconv.Unquote(q); err == nil && tok != "" {
+				if j := strings.Index(text[start:], tok); j >= 0 {
+					return start + j + 1
+				}
+			}
+		}
+	}
+	return start + 1
+}
+
+// maxIncludeStack bounds the call stack an include may start on. Each
+// include runs a fresh execution, which text/template's own depth limit
+// does not see, so a template that includes itself would recurse until the
+// runtime kills the process. An include level takes about 15 frames, so
+// this still allows more than 150 levels of nesting.
+const maxIncludeStack = 3000
+
+// includeTooDeep reports whether the calling goroutine's stack is deeper
+// than maxIncludeStack frames. It is per goroutine, as executions run
+// concurrently, and costs a walk of the (normally short) stack.
+func includeTooDeep() bool {
+	var pc [1]uintptr
+	return runtime.Callers(maxIncludeStack, pc[:]) > 0
+}
+
+type tooDeepErr string
+
+func (e tooDeepErr) Error() string {
+	return fmt.Sprintf("include %q: nested too deeply (does it include itself?)", string(e))
 }
 
 type limitErr struct{}

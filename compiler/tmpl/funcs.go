@@ -3,6 +3,7 @@ package tmpl
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -39,11 +40,138 @@ var baseFuncs = func() template.FuncMap {
 	m["toJson"] = toJSON
 	m["fromJson"] = fromJSON
 	m["required"] = required
+	bounded(m)
 	// include is bound per template (see Engine.Parse); this stub lets
 	// shared templates parse before that.
 	m["include"] = func(string, any) (string, error) { return "", nil }
 	return m
 }()
+
+// maxItems bounds the lists until, untilStep and seq build: they are built
+// whole before the output limit can see them.
+const maxItems = 1 << 20
+
+// bounded replaces sprig's functions that turn a number into a list or a
+// string of that size with ones that refuse sizes past the limits before
+// allocating: `until 100000000` would build an 800 MB list first, and
+// sprig's untilStep loops forever when start+step overflows.
+func bounded(m template.FuncMap) {
+	m["untilStep"] = func(start, stop, step int) ([]int, error) {
+		return untilStep("untilStep", start, stop, step)
+	}
+	m["until"] = func(count int) ([]int, error) {
+		step := 1
+		if count < 0 {
+			step = -1
+		}
+		return untilStep("until", 0, count, step)
+	}
+	m["seq"] = seq
+	m["repeat"] = func(count int, s string) (string, error) {
+		if count < 0 {
+			return "", fmt.Errorf("repeat: negative count %d", count)
+		}
+		if len(s) > 0 && count > maxOutput/len(s) {
+			return "", fmt.Errorf("repeat: %d times %d bytes is more than the %d bytes allowed", count, len(s), maxOutput)
+		}
+		return strings.Repeat(s, count), nil
+	}
+	indent := m["indent"].(func(int, string) string)
+	m["indent"] = func(spaces int, s string) (string, error) {
+		if err := checkIndent("indent", spaces, s); err != nil {
+			return "", err
+		}
+		return indent(spaces, s), nil
+	}
+	nindent := m["nindent"].(func(int, string) string)
+	m["nindent"] = func(spaces int, s string) (string, error) {
+		if err := checkIndent("nindent", spaces, s); err != nil {
+			return "", err
+		}
+		return nindent(spaces, s), nil
+	}
+}
+
+// untilStep is sprig's untilStep (start, start+step, ... short of stop;
+// empty when step points away from stop), refusing more than maxItems
+// items and counting them up front, so that no sum overflows.
+func untilStep(fn string, start, stop, step int) ([]int, error) {
+	var diff, abs uint64
+	switch {
+	case step > 0 && stop > start:
+		diff, abs = uint64(stop-start), uint64(step)
+	case step < 0 && stop < start:
+		diff, abs = uint64(start-stop), uint64(-step)
+	default:
+		return []int{}, nil
+	}
+	n := diff / abs
+	if diff%abs != 0 {
+		n++
+	}
+	if n > maxItems {
+		return nil, fmt.Errorf("%s: %d items is more than the %d allowed", fn, n, maxItems)
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = start + i*step
+	}
+	return out, nil
+}
+
+// seq is sprig's seq (seq END, seq START END, seq START STEP END: the
+// numbers from START to END inclusive, space-separated), bounded.
+func seq(params ...int) (string, error) {
+	start, step, end := 1, 1, 0
+	switch len(params) {
+	case 1:
+		end = params[0]
+	case 2:
+		start, end = params[0], params[1]
+	case 3:
+		start, step, end = params[0], params[1], params[2]
+	default:
+		return "", nil
+	}
+	inc := 1
+	if end < start {
+		inc = -1
+		if len(params) == 3 && step > 0 {
+			return "", nil
+		}
+	}
+	if len(params) < 3 {
+		step = inc
+	}
+	stop := end + inc
+	if (inc > 0 && stop < end) || (inc < 0 && stop > end) {
+		return "", nil // end+inc overflows: sprig's loop finds nothing either
+	}
+	list, err := untilStep("seq", start, stop, step)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, v := range list {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(v))
+	}
+	return b.String(), nil
+}
+
+// checkIndent refuses an indent whose result would pass maxOutput.
+func checkIndent(fn string, spaces int, s string) error {
+	if spaces <= 0 {
+		return nil
+	}
+	lines := strings.Count(s, "\n") + 1
+	if spaces > maxOutput || lines > maxOutput/spaces || spaces*lines > maxOutput-len(s) {
+		return fmt.Errorf("%s: %d spaces on %d lines is more than the %d bytes allowed", fn, spaces, lines, maxOutput)
+	}
+	return nil
+}
 
 func disabledFunc(name, why string) any {
 	return func(...any) (string, error) {

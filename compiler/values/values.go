@@ -64,6 +64,14 @@ func positioned(file string, src []byte, err error) error {
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, e := strconv.Atoi(rest[:i]); e == nil {
 				line, msg = n, strings.TrimSpace(rest[i+1:])
+				// yaml.v3's parser errors count lines from 0, its scanner
+				// errors from 1.
+				for _, p := range []string{"did not find expected ", "found undefined tag handle", "found incompatible YAML document", "found duplicate %"} {
+					if strings.HasPrefix(msg, p) {
+						line++
+						break
+					}
+				}
 			}
 		}
 	}

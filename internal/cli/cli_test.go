@@ -210,7 +210,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 	broken["pkgs/app/build.yaml"] = "requires: [{name: base, category: distro}]\nsteps:\n- echo {{ .Values.image\n"
 	dir = writeProject(t, broken)
 	_, errOut, code := run(t, dir, "tree", "validate")
-	if code != 1 || !strings.Contains(errOut, "pkgs/app/build.yaml:3: template error: unclosed action") {
+	if code != 1 || !strings.Contains(errOut, "pkgs/app/build.yaml:3:8: template error: unclosed action") {
 		t.Errorf("validate broken: %d %q", code, errOut)
 	}
 	// No manifest: a clear message.
