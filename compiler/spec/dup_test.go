@@ -1,5 +1,7 @@
 package spec
+
 import "testing"
+
 func TestDuplicateKeys(t *testing.T) {
 	_, diags := DecodeDefinition("d.yaml", []byte("name: a\nversion: 1\nname: b\n"))
 	if len(diags) != 1 || diags[0].Error() != `d.yaml:3:1: key "name" is already defined at line 1` {
