@@ -2,6 +2,7 @@ package version
 
 import (
 	"bufio"
+	"github.com/etk-build/etk/internal/corpus"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -369,13 +370,7 @@ func TestCompareStrings(t *testing.T) {
 // metadata files is a version in corpusSorted or a selector in
 // corpusSelectors.
 func TestCorpusTableComplete(t *testing.T) {
-	root := os.Getenv("ETK_CORPUS")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "corpus")
-	}
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("corpus not found at %s (set ETK_CORPUS): %v", root, err)
-	}
+	root := filepath.Dir(corpus.Dir(t, corpus.Elemental))
 	known := map[string]bool{}
 	for _, s := range corpusSorted {
 		known[s] = true
