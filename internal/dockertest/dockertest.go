@@ -1,0 +1,39 @@
+// Package dockertest gives tests a real Docker engine and the local test
+// base image, or skips them clearly on a machine without one. In CI
+// (CI=true) a missing engine fails the test instead: CI starts one
+// (.ci/services), and a skipped engine test there would hide a regression.
+package dockertest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/etk-build/etk/compiler/docker"
+)
+
+// BaseImage is the busybox image .ci/services base-image makes.
+const BaseImage = "etk.local/busybox:latest"
+
+// Engine returns an engine that has BaseImage.
+func Engine(t testing.TB) *docker.Engine {
+	t.Helper()
+	missing := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf(format+" (CI must provide it: .ci/services all)", args...)
+		}
+		t.Skipf(format+"; start one with: sudo .ci/services install start base-image", args...)
+	}
+	e, err := docker.New()
+	if err != nil {
+		missing("no Docker engine: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.Inspect(ctx, BaseImage); err != nil {
+		missing("Docker engine or test image unavailable: %v", err)
+	}
+	return e
+}
