@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -58,6 +59,9 @@ func Load(ctx context.Context, cfg Config) (*Session, diag.List) {
 	return &Session{Tree: t, Graph: graph.New(t), Templates: cfg.Templates, cfg: cfg}, diags
 }
 
+// SetImageDigest sets how base images resolve to digests for keys.
+func (s *Session) SetImageDigest(f func(ref string) string) { s.cfg.ImageDigest = f }
+
 // Targets finds the nodes that command-line arguments name; no arguments
 // means every package.
 func (s *Session) Targets(args []string) ([]*graph.Node, error) {
@@ -104,6 +108,24 @@ func (s *Session) Render(p *plan.Plan, st *plan.Step) (builder, pkg []byte, ok b
 	}
 	builder, pkg, err = s.Templates.Render(d)
 	return builder, pkg, err == nil, err
+}
+
+// Dockerfiles renders the builder and package Dockerfiles of a step.
+func (s *Session) Dockerfiles(p *plan.Plan, st *plan.Step) (builder, pkg []byte, ok bool, err error) {
+	return s.Render(p, st)
+}
+
+// Context returns the file system holding a step's build context and the
+// context files in it.
+func (s *Session) Context(st *plan.Step) (fs.FS, []string) {
+	pkg := st.Pkg()
+	fsys := s.Tree.Sources[pkg.Tree].FS
+	if pkg.Dir != "." {
+		if sub, err := fs.Sub(fsys, pkg.Dir); err == nil {
+			fsys = sub
+		}
+	}
+	return fsys, st.Context
 }
 
 // RenderDir is the folder Render output for a step goes to, under dir.

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/etk-build/etk/compiler"
+	"github.com/etk-build/etk/compiler/cache"
+	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/spf13/cobra"
 )
@@ -14,8 +16,9 @@ import (
 type planFlags struct {
 	projectFlags
 	targetFlags
-	output  string
-	explain string
+	output   string
+	explain  string
+	cacheDir string
 }
 
 func newPlanCmd(io *streams) *cobra.Command {
@@ -51,12 +54,22 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 			if err != nil {
 				return err
 			}
+			// Keys name base images by digest when an engine can say it,
+			// as etk compile does; without one, they cannot match a build.
+			if e, err := docker.New(); err == nil && engineUp(cmd.Context(), e) {
+				s.SetImageDigest(resolver(cmd.Context(), e, false))
+			} else if f.output == "text" {
+				fmt.Fprintln(io.errOut, "etk: no Docker engine: base images are not resolved, so keys may differ from etk compile's")
+			}
 			pl, diags := s.Plan(cmd.Context(), targets)
 			if err := diags.Err(); err != nil {
 				return err
 			}
 			if f.explain != "" {
 				return explain(io, s, pl, f.explain)
+			}
+			if c, ok := openCacheIfExists(f.cacheDir); ok && f.output == "text" {
+				return printPlanStatus(io, pl, c)
 			}
 			return f.print(io, pl)
 		},
@@ -65,6 +78,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 	f.targetFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.explain, "explain", "", "print the inputs that make up the key of `PKG`")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", cache.DefaultDir(), "the local build cache `DIR`, to show what is cached and why the rest rebuilds")
 	return cmd
 }
 

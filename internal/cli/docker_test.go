@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/etk-build/etk/internal/dockertest"
+)
+
+// etkBinary builds the etk command once per test run.
+var etkBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "etk-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "etk")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/etk-build/etk/cmd/etk").CombinedOutput()
+	if err != nil {
+		return "", &exec.ExitError{Stderr: out}
+	}
+	return bin, nil
+})
+
+// slowTree has a base and a package whose build takes a few seconds.
+func slowTree(t *testing.T) string {
+	return writeProject(t, map[string]string{
+		"manifest.yaml":              "name: slow\ntrees: [pkgs]\nflavor: f\nflavors: {f: [values.yaml]}\n",
+		"values.yaml":                "image: " + dockertest.BaseImage + "\n",
+		"pkgs/base/definition.yaml":  "name: base\ncategory: distro\nversion: 1\n",
+		"pkgs/base/build.yaml":       "image: {{ .Values.image }}\nunpack: true\nexcludes: ['^/(proc|sys|dev)']\n",
+		"pkgs/slow/definition.yaml":  "name: slow\ncategory: apps\nversion: 1\n",
+		"pkgs/slow/build.yaml":       "requires: [{name: base, category: distro}]\nsteps:\n- echo start && sleep 4 && echo done > /slow.txt\n",
+		"pkgs/quick/definition.yaml": "name: quick\ncategory: apps\nversion: 1\n",
+		"pkgs/quick/build.yaml":      "requires: [{name: base, category: distro}]\nsteps:\n- echo quick > /quick.txt\n",
+	})
+}
+
+type event struct {
+	Event   string `json:"event"`
+	Package string `json:"package"`
+}
+
+func events(t *testing.T, out string) map[string][]string {
+	t.Helper()
+	byKind := map[string][]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("not a JSON event: %q", sc.Text())
+		}
+		if e.Event != "log" {
+			byKind[e.Event] = append(byKind[e.Event], e.Package)
+		}
+	}
+	return byKind
+}
+
+// TestDockerKill9 kills etk in the middle of a build and runs it again:
+// the second run completes, and nothing half-written is taken as done.
+func TestDockerKill9(t *testing.T) {
+	dockertest.Engine(t)
+	bin, err := etkBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := slowTree(t)
+	cacheDir := t.TempDir()
+	cmd := exec.Command(bin, "compile", "--cache-dir", cacheDir, "-o", "json", "--jobs", "1")
+	cmd.Dir = dir
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	killed := false
+	for sc.Scan() {
+		var e event
+		json.Unmarshal(sc.Bytes(), &e)
+		if e.Event == "started" && e.Package == "apps/slow@1" {
+			time.Sleep(1500 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatal("never saw apps/slow start")
+	}
+	out, errOut, code := runBin(t, bin, dir, "compile", "--cache-dir", cacheDir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("re-run after kill -9: exit %d\n%s", code, errOut)
+	}
+	ev := events(t, out)
+	if !contains(ev["built"], "apps/slow@1") || len(ev["failed"]) != 0 {
+		t.Errorf("re-run events: %v", ev)
+	}
+}
+
+// TestDockerConcurrentCompiles runs two compiles on one cache at once:
+// both succeed, and each package is built once between them.
+func TestDockerConcurrentCompiles(t *testing.T) {
+	dockertest.Engine(t)
+	bin, err := etkBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := slowTree(t)
+	cacheDir := t.TempDir()
+	var wg sync.WaitGroup
+	outs := make([]string, 2)
+	codes := make([]int, 2)
+	errs := make([]string, 2)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i], codes[i] = runBin(t, bin, dir, "compile", "--cache-dir", cacheDir, "-o", "json")
+		}()
+	}
+	wg.Wait()
+	built := map[string]int{}
+	for i := range outs {
+		if codes[i] != 0 {
+			t.Fatalf("compile %d: exit %d\n%s", i, codes[i], errs[i])
+		}
+		for _, id := range events(t, outs[i])["built"] {
+			built[id]++
+		}
+	}
+	for _, id := range []string{"distro/base@1", "apps/slow@1", "apps/quick@1"} {
+		if built[id] != 1 {
+			t.Errorf("%s built %d times between the two runs", id, built[id])
+		}
+	}
+	// And a third run is a no-op.
+	out, _, code := runBin(t, bin, dir, "compile", "--cache-dir", cacheDir, "-o", "json")
+	if ev := events(t, out); code != 0 || len(ev["built"]) != 0 || len(ev["cached"]) != 3 {
+		t.Errorf("third run: code %d, events %v", code, ev)
+	}
+}
+
+func runBin(t *testing.T, bin, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
