@@ -6,13 +6,14 @@ FUZZTIME ?= 30s
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help setup build demo test lint bench fuzz clean
+.PHONY: help setup build demo foundation test lint bench fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-setup: ## install what etk and its tests need on Debian (run as root)
+setup: ## install and start what etk and its tests need on Debian: Go check, Docker engine, registry, base images (root)
 	./.ci/setup-debian
+	./.ci/services install start base-image debian-image
 
 build: ## build bin/etk
 	$(GO) build -o $(BIN) ./cmd/etk
@@ -22,6 +23,10 @@ demo: build ## the main job on this repo's tree: validate, plan and render the f
 	$(BIN) plan
 	$(BIN) render -o $(OUT)/dockerfiles
 	@echo "Dockerfiles of the foundation are in $(OUT)/dockerfiles"
+
+foundation: build ## compile the foundation for real (Debian flavor) on the local engine; again, it is a no-op
+	./.ci/services start debian-image
+	$(BIN) compile --flavor debian-amd64 $(COMPILE_FLAGS)
 
 test: ## run the tests (the corpus tests need ../shared beside the repo)
 	$(GO) test -race -count=1 ./...
