@@ -54,9 +54,8 @@ type readyOnce struct {
 }
 
 type options struct {
-	epoch     time.Time
-	tmpDir    string
-	keepImage bool
+	epoch  time.Time
+	tmpDir string
 }
 
 // Option tunes a Builder.

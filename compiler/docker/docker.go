@@ -15,11 +15,11 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 )
 
 // Client is the part of the Docker API etk uses; *client.Client has it,
@@ -72,7 +72,7 @@ type ImageInfo struct {
 func (e *Engine) Inspect(ctx context.Context, ref string) (ImageInfo, error) {
 	r, err := e.c.ImageInspect(ctx, ref)
 	if err != nil {
-		if errdefs.IsNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return ImageInfo{}, fmt.Errorf("%s: %w", ref, ErrNotFound)
 		}
 		return ImageInfo{}, fmt.Errorf("inspect %s: %w", ref, err)
@@ -310,7 +310,7 @@ func (e *Engine) Import(ctx context.Context, r io.Reader, ref string) error {
 // image is not an error.
 func (e *Engine) Remove(ctx context.Context, ref string) error {
 	_, err := e.c.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
-	if err != nil && !errdefs.IsNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove %s: %w", ref, err)
 	}
 	return nil
