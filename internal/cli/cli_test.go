@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/etk-build/etk/internal/corpus"
+	"github.com/etk-build/etk/internal/dockertest"
 	"github.com/spf13/cobra"
 )
 
@@ -300,6 +301,9 @@ func TestExamples(t *testing.T) {
 			}
 			n++
 			t.Run(strings.Join(args, "_"), func(t *testing.T) {
+				if args[0] == "compile" {
+					dockertest.Engine(t)
+				}
 				_, errOut, code := run(t, root, args...)
 				if code != 0 && !(code == 1 && strings.Contains(line, "../shared/") && strings.Contains(line, "validate")) {
 					t.Errorf("%s: exit %d\n%s", line, code, errOut)
