@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,12 +33,14 @@ var etkBinary = sync.OnceValues(func() (string, error) {
 // slowTree has a base and a package whose build takes a few seconds.
 func slowTree(t *testing.T) string {
 	return writeProject(t, map[string]string{
-		"manifest.yaml":              "name: slow\ntrees: [pkgs]\nflavor: f\nflavors: {f: [values.yaml]}\n",
-		"values.yaml":                "image: " + dockertest.BaseImage + "\n",
+		"manifest.yaml": "name: slow\ntrees: [pkgs]\nflavor: f\nflavors: {f: [values.yaml]}\n",
+		// The nonce keeps the engine's own layer cache from finishing the
+		// slow step before it can be interrupted.
+		"values.yaml":                fmt.Sprintf("image: %s\nnonce: %d\n", dockertest.BaseImage, time.Now().UnixNano()),
 		"pkgs/base/definition.yaml":  "name: base\ncategory: distro\nversion: 1\n",
 		"pkgs/base/build.yaml":       "image: {{ .Values.image }}\nunpack: true\nexcludes: ['^/(proc|sys|dev)']\n",
 		"pkgs/slow/definition.yaml":  "name: slow\ncategory: apps\nversion: 1\n",
-		"pkgs/slow/build.yaml":       "requires: [{name: base, category: distro}]\nsteps:\n- echo start && sleep 4 && echo done > /slow.txt\n",
+		"pkgs/slow/build.yaml":       "requires: [{name: base, category: distro}]\nsteps:\n- echo start {{ .Values.nonce }} && sleep 4 && echo done > /slow.txt\n",
 		"pkgs/quick/definition.yaml": "name: quick\ncategory: apps\nversion: 1\n",
 		"pkgs/quick/build.yaml":      "requires: [{name: base, category: distro}]\nsteps:\n- echo quick > /quick.txt\n",
 	})
