@@ -73,41 +73,41 @@ type Spec struct {
 // Metadata describes one artefact. Write and List produce the same value
 // for the same bytes.
 type Metadata struct {
-	Format      string // Format
-	Compression string // Compression
-	Digest      string // "sha256:<hex>" of the compressed bytes
-	Size        int64  // compressed size
+	Format      string `json:"format"`
+	Compression string `json:"compression"`
+	Digest      string `json:"digest"` // "sha256:<hex>" of the compressed bytes
+	Size        int64  `json:"size"`   // compressed size
 	// Files holds every entry in archive order, which is sorted by path
 	// component by component ("/a", "/a/b", "/a-b").
-	Files []File
+	Files []File `json:"files"`
 	// Deletions are the paths the artefact removes, whole subtrees, sorted.
-	Deletions []string
+	Deletions []string `json:"deletions,omitempty"`
 	// Opaque are the directories whose previous contents the artefact
 	// removes; the directory itself and the artefact's entries under it
 	// stay. Sorted.
-	Opaque []string `json:",omitempty"`
+	Opaque []string `json:"opaque,omitempty"`
 	// InstalledSize is the sum of the sizes of the regular files.
-	InstalledSize int64
+	InstalledSize int64 `json:"installed_size"`
 }
 
 // File is one entry of an artefact.
 type File struct {
-	Path string // absolute and clean: "/usr/bin/foo"
-	Type string // one of the Type constants
-	Mode uint32 // permission, setuid, setgid and sticky bits
-	UID  int
-	GID  int
-	Size int64 `json:",omitempty"`
+	Path string `json:"path"` // absolute and clean: "/usr/bin/foo"
+	Type string `json:"type"` // one of the Type constants
+	Mode uint32 `json:"mode"` // permission, setuid, setgid and sticky bits
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	Size int64  `json:"size,omitempty"`
 	// Digest is "sha256:<hex>" of a regular file's content.
-	Digest string `json:",omitempty"`
+	Digest string `json:"digest,omitempty"`
 	// Link is a symlink's target as stored, or the absolute path of the
 	// entry a hardlink shares its inode with.
-	Link string `json:",omitempty"`
+	Link string `json:"link,omitempty"`
 	// Devmajor and Devminor number a char or block device.
-	Devmajor int64 `json:",omitempty"`
-	Devminor int64 `json:",omitempty"`
+	Devmajor int64 `json:"devmajor,omitempty"`
+	Devminor int64 `json:"devminor,omitempty"`
 	// Xattrs holds extended attributes, values in standard base64.
-	Xattrs map[string]string `json:",omitempty"`
+	Xattrs map[string]string `json:"xattrs,omitempty"`
 }
 
 // Delta merges the layers a package's steps added to its builder image,

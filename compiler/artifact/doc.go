@@ -14,8 +14,10 @@
 // put in it; both apply to lower layers only, wherever the layer lists
 // them. Other ".wh..wh." names are aufs bookkeeping and skipped. A layer
 // entry whose name is absolute or holds a ".." element is refused with an
-// error naming it (ErrUnsafePath), and so is a hardlink target of that
-// kind. Hardlink targets must be earlier entries of the merged layers;
+// error naming the layer and the entry (ErrUnsafePath), and so is a
+// hardlink target of that kind; symlink targets are data and kept as they
+// are. Sparse entries are refused (ErrBadLayer): Docker and BuildKit never
+// write them, and a few bytes of one can claim terabytes of holes. Hardlink targets must be earlier entries of the merged layers;
 // Delta cannot see the builder's layers, so a step's hardlink to a
 // builder's file is an error (ErrBadLayer).
 //
@@ -55,8 +57,8 @@
 //     whiteouts sorted by name, then its entries sorted by name: a
 //     streaming installer can remove before it writes.
 //   - Types: regular file, directory, symlink, hardlink (Linkname is the
-//     relative path of an earlier regular entry), char and block devices,
-//     fifo. Mode holds the permission, setuid, setgid and sticky bits; Uid
+//     relative path of an earlier entry that is neither a directory nor a
+//     hardlink), char and block devices, fifo. Mode holds the permission, setuid, setgid and sticky bits; Uid
 //     and Gid are numeric and Uname/Gname empty. Extended attributes are
 //     PAX "SCHILY.xattr.<name>" records.
 //   - Deletions: an empty regular file ".wh.<name>" in a directory says

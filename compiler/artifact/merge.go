@@ -73,10 +73,10 @@ func split(p string) []string {
 // a strict ancestor that is not a directory, under which p cannot exist.
 func (t *tree) find(p string, create bool) (n *node, covered bool, blocked string) {
 	n = &t.root
-	cur := ""
+	end := 0 // p[:end] is n's path
 	for _, name := range split(p) {
 		if n.ent != nil && n.ent.typ != tar.TypeDir {
-			return nil, covered, cur
+			return nil, covered, p[:end]
 		}
 		covered = covered || n.deleted || n.opaque
 		c := n.children[name]
@@ -90,7 +90,7 @@ func (t *tree) find(p string, create bool) (n *node, covered bool, blocked strin
 			c = &node{}
 			n.children[name] = c
 		}
-		cur += "/" + name
+		end += 1 + len(name)
 		n = c
 	}
 	return n, covered, ""
