@@ -204,14 +204,22 @@ func whyRebuild(c *cache.Cache, s *plan.Step) string {
 	if !ok {
 		return "never built"
 	}
+	// The spec input is named after the package's version; a version
+	// bump is said once, on its own.
+	id := func(in plan.Input) string {
+		if in.Kind == "spec" {
+			return in.Kind
+		}
+		return in.Kind + "\x00" + in.Name
+	}
 	old := map[string]string{}
 	for _, in := range h.Inputs {
-		old[in.Kind+"\x00"+in.Name] = in.Digest
+		old[id(plan.Input(in))] = in.Digest
 	}
 	seen := map[string]bool{}
 	var changed []string
 	for _, in := range s.Inputs {
-		k := in.Kind + "\x00" + in.Name
+		k := id(in)
 		seen[k] = true
 		d, had := old[k]
 		switch {
@@ -222,7 +230,7 @@ func whyRebuild(c *cache.Cache, s *plan.Step) string {
 		}
 	}
 	for _, in := range h.Inputs {
-		if !seen[in.Kind+"\x00"+in.Name] {
+		if !seen[id(plan.Input(in))] {
 			changed = append(changed, "removed "+describe(plan.Input(in)))
 		}
 	}
