@@ -56,6 +56,23 @@ type readyOnce struct {
 type options struct {
 	epoch  time.Time
 	tmpDir string
+	remote Remote
+	push   bool
+}
+
+// Remote is a build cache shared through a registry.
+type Remote interface {
+	// Fetch fills w with the entry of key when the remote has it.
+	Fetch(ctx context.Context, key string, w *cache.Writer) (bool, error)
+	// Push uploads an entry, doing nothing when the remote has it.
+	Push(ctx context.Context, e *cache.Entry) error
+}
+
+// WithRemote shares builds through r: a key missing locally is fetched
+// from it before anything is built, and with push every entry of the run
+// is pushed to it.
+func WithRemote(r Remote, push bool) Option {
+	return func(o *options) { o.remote, o.push = r, push }
 }
 
 // Option tunes a Builder.
@@ -84,7 +101,7 @@ var _ build.Builder = (*Builder)(nil)
 // build a key once between them.
 func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build.Outcome, error) {
 	if e, ok := b.cache.Get(s.Key); ok {
-		return outcome(e, true)
+		return b.done(ctx, e, true)
 	}
 	unlock, err := b.cache.Lock(s.Key)
 	if err != nil {
@@ -92,7 +109,10 @@ func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build
 	}
 	defer unlock()
 	if e, ok := b.cache.Get(s.Key); ok {
-		return outcome(e, true)
+		return b.done(ctx, e, true)
+	}
+	if e, ok := b.fetch(ctx, s, log); ok {
+		return b.done(ctx, e, true)
 	}
 	w, err := b.cache.Create(s.Key)
 	if err != nil {
@@ -125,7 +145,45 @@ func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build
 		return build.Outcome{}, err
 	}
 	b.recordHistory(s)
-	return outcome(e, false)
+	return b.done(ctx, e, false)
+}
+
+// fetch looks a key up in the remote cache. A remote that fails is said
+// in the log and builds go on: it only saves time.
+func (b *Builder) fetch(ctx context.Context, s *plan.Step, log build.Log) (*cache.Entry, bool) {
+	if b.opts.remote == nil {
+		return nil, false
+	}
+	w, err := b.cache.Create(s.Key)
+	if err != nil {
+		return nil, false
+	}
+	defer w.Abort()
+	found, err := b.opts.remote.Fetch(ctx, s.Key, w)
+	if err != nil {
+		log("etk: remote cache: " + err.Error())
+		return nil, false
+	}
+	if !found {
+		return nil, false
+	}
+	e, err := w.Commit()
+	if err != nil {
+		log("etk: remote cache: " + err.Error())
+		return nil, false
+	}
+	b.recordHistory(s)
+	return e, true
+}
+
+// done pushes an entry when asked to and describes it.
+func (b *Builder) done(ctx context.Context, e *cache.Entry, cached bool) (build.Outcome, error) {
+	if b.opts.remote != nil && b.opts.push {
+		if err := b.opts.remote.Push(ctx, e); err != nil {
+			return build.Outcome{}, err
+		}
+	}
+	return outcome(e, cached)
 }
 
 func (b *Builder) recordHistory(s *plan.Step) {

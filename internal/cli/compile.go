@@ -18,6 +18,7 @@ import (
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/plan"
+	"github.com/etk-build/etk/repository/oci"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -32,6 +33,8 @@ type compileFlags struct {
 	dryRun     bool
 	verbose    bool
 	output     string
+	cacheRepo  string
+	push       bool
 }
 
 func newCompileCmd(io *streams) *cobra.Command {
@@ -50,7 +53,8 @@ events of the run (started, log, cached, built, failed, skipped) are printed
 as JSON lines on stdout.`,
 		Example: `  etk compile
   etk compile system/grub --keep-going -v
-  etk compile --dry-run`,
+  etk compile --dry-run
+  etk compile --cache-repo 127.0.0.1:5000/etk/cache --push`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.Validate(); err != nil {
 				return err
@@ -67,6 +71,8 @@ as JSON lines on stdout.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (what is cached, what would build) and build nothing")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print build output as it comes")
 	fl.StringVarP(&f.output, "output", "o", "text", "output: text, or json for an event stream on stdout")
+	fl.StringVar(&f.cacheRepo, "cache-repo", "", "a shared build cache in an OCI registry, `REGISTRY/REPO`: keys missing locally are fetched from it")
+	fl.BoolVar(&f.push, "push", false, "push every package of the run to --cache-repo")
 	return cmd
 }
 
@@ -76,6 +82,9 @@ func (f *compileFlags) Validate() error {
 	}
 	if f.output != "text" && f.output != "json" {
 		return usagef("--output must be text or json, not %q", f.output)
+	}
+	if f.push && f.cacheRepo == "" {
+		return usagef("--push needs --cache-repo")
 	}
 	return nil
 }
@@ -125,7 +134,15 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 			steps = append(steps, st)
 		}
 	}
-	b := builder.New(engine, c, pl, s, builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(filepath.Join(c.Dir(), "tmp")))
+	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(filepath.Join(c.Dir(), "tmp"))}
+	if f.cacheRepo != "" {
+		remote, err := oci.NewCache(f.cacheRepo)
+		if err != nil {
+			return &UsageError{err}
+		}
+		opts = append(opts, builder.WithRemote(remote, f.push))
+	}
+	b := builder.New(engine, c, pl, s, opts...)
 	out := newReporter(io, f, c, len(steps))
 	sum, runErr := build.Run(ctx, pl, steps, b, build.Options{Jobs: f.jobs, KeepGoing: f.keepGoing, Listener: out.event})
 	out.close()

@@ -176,3 +176,37 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// TestDockerRemoteCache: a teammate pushes their builds to a registry; a
+// clean machine with an empty local cache builds nothing and gets the
+// same artefacts.
+func TestDockerRemoteCache(t *testing.T) {
+	dockertest.Engine(t)
+	reg := dockertest.RegistryUp(t)
+	bin, err := etkBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := slowTree(t)
+	repo := fmt.Sprintf("%s/etk-test/cache-%d", reg, time.Now().UnixNano())
+	out, errOut, code := runBin(t, bin, dir, "compile", "--cache-dir", t.TempDir(), "--cache-repo", repo, "--push", "-o", "json")
+	if code != 0 {
+		t.Fatalf("teammate's compile: exit %d\n%s", code, errOut)
+	}
+	if ev := events(t, out); len(ev["built"]) != 3 {
+		t.Fatalf("teammate built %v", ev["built"])
+	}
+	mine := t.TempDir()
+	out, errOut, code = runBin(t, bin, dir, "compile", "--cache-dir", mine, "--cache-repo", repo, "-o", "json")
+	if code != 0 {
+		t.Fatalf("my compile: exit %d\n%s", code, errOut)
+	}
+	if ev := events(t, out); len(ev["built"]) != 0 || len(ev["cached"]) != 3 {
+		t.Errorf("with the teammate's cache: %v", ev)
+	}
+	// And it is a real local cache now: without the registry, still no build.
+	out, _, code = runBin(t, bin, dir, "compile", "--cache-dir", mine, "-o", "json")
+	if ev := events(t, out); code != 0 || len(ev["built"]) != 0 {
+		t.Errorf("offline after fetching: %v", ev)
+	}
+}

@@ -6,6 +6,8 @@ package dockertest
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -36,4 +38,27 @@ func Engine(t testing.TB) *docker.Engine {
 		missing("Docker engine or test image unavailable: %v", err)
 	}
 	return e
+}
+
+// Registry is the local registry .ci/services starts.
+const Registry = "127.0.0.1:5000"
+
+// RegistryUp returns the local registry's address, or skips t (fails it
+// in CI) when the registry does not answer.
+func RegistryUp(t testing.TB) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + Registry + "/v2/")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return Registry
+		}
+		err = fmt.Errorf("status %s", resp.Status)
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("no registry at %s: %v (CI must start it: .ci/services start)", Registry, err)
+	}
+	t.Skipf("no registry at %s: %v; start one with: sudo .ci/services install start", Registry, err)
+	return ""
 }
