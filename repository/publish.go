@@ -1,0 +1,280 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/etk-build/etk/compiler/spec"
+	"github.com/etk-build/etk/repository/index"
+)
+
+// Entry is one built package to publish: its metadata.json and, unless it
+// has nothing to build, its artefact file.
+type Entry struct {
+	Metadata []byte
+	Artefact string
+}
+
+// PublishOptions describe a publication.
+type PublishOptions struct {
+	// Name is the repository's name.
+	Name string
+	// Key signs the snapshot.
+	Key index.PrivateKey
+	// Time stamps the snapshot (SOURCE_DATE_EPOCH or now).
+	Time time.Time
+	// TTL is how long the snapshot is valid; default 30 days.
+	TTL time.Duration
+	// Force publishes a new revision even when the index did not change
+	// (to push the expiry further).
+	Force bool
+}
+
+// Result says what a publication did.
+type Result struct {
+	Snapshot  *index.Snapshot
+	Unchanged bool // the index was the latest revision's: nothing published
+	Uploaded  int  // blobs uploaded (the rest were there)
+}
+
+// metadata is what publishing reads of a package's metadata.json.
+type metadata struct {
+	ID          string     `json:"id"`
+	Category    string     `json:"category"`
+	Name        string     `json:"name"`
+	Version     string     `json:"version"`
+	Key         string     `json:"key"`
+	Hidden      bool       `json:"hidden"`
+	Description string     `json:"description"`
+	Requires    []spec.Ref `json:"requires"`
+	Conflicts   []spec.Ref `json:"conflicts"`
+	Provides    []spec.Ref `json:"provides"`
+	Artefact    *struct {
+		Digest string `json:"digest"`
+		Size   int64  `json:"size"`
+	} `json:"artefact"`
+}
+
+const maxTries = 5
+
+// Publish uploads the blobs the store lacks (artefacts, metadata, the
+// index) and then, last, a new signed snapshot and the latest pointer. An
+// interrupted publish leaves the previous revision intact; running it again
+// completes it. Two publishers racing never lose a revision: the loser
+// sees the conflict and publishes on top of the winner.
+func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*Result, error) {
+	if o.TTL == 0 {
+		o.TTL = 30 * 24 * time.Hour
+	}
+	res := &Result{}
+	idx := &index.Index{Format: index.IndexFormat, Name: o.Name}
+	for _, e := range entries {
+		var m metadata
+		if err := json.Unmarshal(e.Metadata, &m); err != nil {
+			return nil, fmt.Errorf("publish: metadata: %w", err)
+		}
+		p := index.Package{ID: m.ID, Category: m.Category, Name: m.Name, Version: m.Version, Hidden: m.Hidden,
+			Description: m.Description, Requires: m.Requires, Conflicts: m.Conflicts, Provides: m.Provides, Key: m.Key,
+			Metadata: index.NewBlob(e.Metadata, MetadataMediaType)}
+		if m.Artefact != nil {
+			if e.Artefact == "" {
+				return nil, fmt.Errorf("publish %s: its artefact file is missing", m.ID)
+			}
+			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
+			n, err := putFile(ctx, s, *p.Artefact, e.Artefact)
+			if err != nil {
+				return nil, fmt.Errorf("publish %s: %w", m.ID, err)
+			}
+			res.Uploaded += n
+		}
+		n, err := putBytes(ctx, s, p.Metadata, e.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", m.ID, err)
+		}
+		res.Uploaded += n
+		idx.Packages = append(idx.Packages, p)
+	}
+	sortPackages(idx.Packages)
+	idxBytes, err := idx.Encode()
+	if err != nil {
+		return nil, err
+	}
+	idxBlob := index.NewBlob(idxBytes, index.MediaTypeIndex)
+	pub := o.Key.Public().(index.PublicKey)
+
+	for try := 0; try < maxTries; try++ {
+		prevBytes, prev, err := latest(ctx, s, index.Trust{Keys: []index.PublicKey{pub}, Now: o.Time, Name: o.Name})
+		if err != nil {
+			return nil, err
+		}
+		var rev int64 = 1
+		var prevBlob *index.Blob
+		if prev != nil {
+			if prev.Index.Digest == idxBlob.Digest && !o.Force {
+				res.Snapshot, res.Unchanged = prev, true
+				return res, nil
+			}
+			rev = prev.Revision + 1
+			b := index.NewBlob(prevBytes, SignedMediaType)
+			prevBlob = &b
+		}
+		n, err := putBytes(ctx, s, idxBlob, idxBytes)
+		if err != nil {
+			return nil, err
+		}
+		res.Uploaded += n
+		snap := &index.Snapshot{Name: o.Name, Revision: rev, Index: idxBlob, Timestamp: o.Time.UTC().Truncate(time.Second),
+			Expires: o.Time.Add(o.TTL).UTC().Truncate(time.Second), Previous: prevBlob}
+		signed, err := index.Sign(snap, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		env, err := signed.Encode()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := putBytes(ctx, s, index.NewBlob(env, SignedMediaType), env); err != nil {
+			return nil, err
+		}
+		// The revision's own reference first (immutable: a second
+		// publisher of the same revision conflicts here), then latest.
+		if err := s.PutRef(ctx, RevisionRef(rev), nil, env); errors.Is(err, ErrConflict) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		var old []byte
+		if prev != nil {
+			old = prevBytes
+		}
+		if err := s.PutRef(ctx, LatestRef, old, env); errors.Is(err, ErrConflict) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		res.Snapshot = snap
+		return res, nil
+	}
+	return nil, fmt.Errorf("publish %s: other publishers kept winning the race after %d tries", o.Name, maxTries)
+}
+
+// Media types of the blobs of a repository.
+const (
+	ArtefactMediaType = "application/vnd.etk.artefact.v1.tar+zstd"
+	MetadataMediaType = "application/vnd.etk.package.metadata.v1+json"
+	SignedMediaType   = "application/vnd.etk.snapshot.v1.dsse+json"
+)
+
+// LatestRef is the reference of the latest revision.
+const LatestRef = "latest"
+
+// RevisionRef is the reference of revision rev.
+func RevisionRef(rev int64) string { return "snapshots/" + strconv.FormatInt(rev, 10) }
+
+func putBytes(ctx context.Context, s Store, b index.Blob, data []byte) (int, error) {
+	if ok, err := s.HasBlob(ctx, b.Digest); err != nil || ok {
+		return 0, err
+	}
+	return 1, s.PutBlob(ctx, b.Digest, b.Size, bytes.NewReader(data))
+}
+
+func putFile(ctx context.Context, s Store, b index.Blob, path string) (int, error) {
+	if ok, err := s.HasBlob(ctx, b.Digest); err != nil || ok {
+		return 0, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return 1, s.PutBlob(ctx, b.Digest, b.Size, f)
+}
+
+// latest reads and verifies the latest snapshot, if any.
+func latest(ctx context.Context, s Store, t index.Trust) ([]byte, *index.Snapshot, error) {
+	b, err := s.GetRef(ctx, LatestRef)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := verify(b, t)
+	return b, snap, err
+}
+
+func verify(b []byte, t index.Trust) (*index.Snapshot, error) {
+	signed, err := index.DecodeSigned(b)
+	if err != nil {
+		return nil, err
+	}
+	return t.Verify(signed)
+}
+
+// Repo is a verified revision of a repository.
+type Repo struct {
+	Snapshot *index.Snapshot
+	Index    *index.Index
+	store    Store
+}
+
+// Open reads the latest revision (rev 0) or revision rev of a repository,
+// verifying its signature (with t) before it trusts any other byte, and
+// the index against the digest the snapshot names.
+func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error) {
+	name := LatestRef
+	if rev > 0 {
+		name = RevisionRef(rev)
+	}
+	b, err := s.GetRef(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := verify(b, t)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.GetBlob(ctx, snap.Index.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	r, err := index.VerifyBlob(snap.Index, io.LimitReader(rc, snap.Index.Size+1))
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("index of revision %d: %w", snap.Revision, err)
+	}
+	idx, err := index.DecodeIndex(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{Snapshot: snap, Index: idx, store: s}, nil
+}
+
+// Fetch opens a blob of the repository, verified as it is read: the
+// reader fails at its end when the content does not match b.
+func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
+	rc, err := r.store.GetBlob(ctx, b.Digest)
+	if err != nil {
+		return nil, err
+	}
+	vr, err := index.VerifyBlob(b, rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{vr, rc}, nil
+}
