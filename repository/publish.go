@@ -62,7 +62,19 @@ type metadata struct {
 	} `json:"artefact"`
 }
 
-const maxTries = 5
+// maxTries bounds how often a publisher retries after losing the race
+// for latest; maxRevisionSkip how many taken revisions it steps over.
+const (
+	maxTries        = 20
+	maxRevisionSkip = 1000
+)
+
+func prevRevision(s *index.Snapshot) int64 {
+	if s == nil {
+		return 0
+	}
+	return s.Revision
+}
 
 // Publish uploads the blobs the store lacks (artefacts, metadata, the
 // index) and then, last, a new signed snapshot and the latest pointer. An
@@ -130,25 +142,34 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 			return nil, err
 		}
 		res.Uploaded += n
-		snap := &index.Snapshot{Name: o.Name, Revision: rev, Index: idxBlob, Timestamp: o.Time.UTC().Truncate(time.Second),
-			Expires: o.Time.Add(o.TTL).UTC().Truncate(time.Second), Previous: prevBlob}
-		signed, err := index.Sign(snap, o.Key)
-		if err != nil {
-			return nil, err
-		}
-		env, err := signed.Encode()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := putBytes(ctx, s, index.NewBlob(env, SignedMediaType), env); err != nil {
-			return nil, err
-		}
-		// The revision's own reference first (immutable: a second
-		// publisher of the same revision conflicts here), then latest.
-		if err := s.PutRef(ctx, RevisionRef(rev), nil, env); errors.Is(err, ErrConflict) {
-			continue
-		} else if err != nil {
-			return nil, err
+		// The revision's own reference first: it is immutable, so a
+		// revision taken by a concurrent publisher, or left behind by an
+		// interrupted one, is never rewritten: take the next one.
+		var snap *index.Snapshot
+		var env []byte
+		for ; ; rev++ {
+			if rev > maxRevisionSkip+prevRevision(prev) {
+				return nil, fmt.Errorf("publish %s: revisions %d to %d are all taken", o.Name, prevRevision(prev)+1, rev-1)
+			}
+			snap = &index.Snapshot{Name: o.Name, Revision: rev, Index: idxBlob, Timestamp: o.Time.UTC().Truncate(time.Second),
+				Expires: o.Time.Add(o.TTL).UTC().Truncate(time.Second), Previous: prevBlob}
+			signed, err := index.Sign(snap, o.Key)
+			if err != nil {
+				return nil, err
+			}
+			if env, err = signed.Encode(); err != nil {
+				return nil, err
+			}
+			if _, err := putBytes(ctx, s, index.NewBlob(env, SignedMediaType), env); err != nil {
+				return nil, err
+			}
+			err = s.PutRef(ctx, RevisionRef(rev), nil, env)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrConflict) {
+				return nil, err
+			}
 		}
 		var old []byte
 		if prev != nil {

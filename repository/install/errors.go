@@ -1,0 +1,27 @@
+package install
+
+import "errors"
+
+// Errors, checked with errors.Is. An artefact that does not follow the
+// format fails with artifact.ErrBadArtefact instead (wrapping
+// artifact.ErrUnsafePath for absolute names and ".." elements).
+var (
+	// ErrUnsafePath: writing or removing a path would leave the root:
+	// an element of it is a symlink (planted in the root or written by
+	// the artefact), or a name is not clean.
+	ErrUnsafePath = errors.New("unsafe path")
+	// ErrConflict: an artefact writes a path that another installed
+	// package owns, and the Root does not AllowReplace.
+	ErrConflict = errors.New("file conflict")
+	// ErrReserved: an artefact writes into the install database
+	// (/var/lib/etk) or replaces one of its parents.
+	ErrReserved = errors.New("path reserved for the install database")
+	// ErrNotInstalled: Uninstall names no installed package.
+	ErrNotInstalled = errors.New("not installed")
+	// ErrBadRecord: a file of the install database cannot be read or
+	// names unsafe paths; nothing is changed until it is fixed.
+	ErrBadRecord = errors.New("bad install record")
+	// ErrBadPackage: a Package lacks an ID or has a name or category
+	// that cannot name a database file.
+	ErrBadPackage = errors.New("bad package")
+)

@@ -1,0 +1,618 @@
+//go:build linux
+
+package install
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/etk-build/etk/compiler/artifact"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+)
+
+// Install unpacks the artefact (nil for a virtual package) into the root
+// and records the package in the database. It does nothing when the same
+// ID with the same Key is installed; another version, or the same ID with
+// another Key, is replaced: its files that the new one does not list are
+// removed. Install reads the artefact to its end, twice when it can seek
+// (an io.ReaderAt and io.Seeker), else from a copy in TempDir.
+//
+// It never writes outside the root and, on failure, removes what it wrote
+// and puts back what it replaced, leaving the database as it was.
+func (r *Root) Install(ctx context.Context, p Package, artefact io.Reader) error {
+	if err := p.validate(); err != nil {
+		return fmt.Errorf("install %s: %w", p.ID, err)
+	}
+	if err := r.install(ctx, p, artefact); err != nil {
+		return fmt.Errorf("install %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// installer is one Install under way.
+type installer struct {
+	*Root
+	t   *tree
+	p   Package
+	own *ownership // other packages' paths
+	old *record    // the installed version of the package, if any
+
+	files    map[string]File  // what the package will list
+	wrote    map[string]inode // hardlink targets: what this install wrote
+	skipped  map[string]bool  // device nodes not created
+	journal  []undo           // what to undo on failure, in order done
+	asides   map[string]bool  // paths set aside (undo.backup), never pruned
+	dirs     []dirMeta        // directory metadata, applied after the commit
+	deleted  []string         // whiteouts
+	opaque   []string         // directories whose previous contents go
+	lost     map[*record]map[string]bool
+	leftDirs []string // the old version's directories the new one lacks
+	keep     *pathSet // what deletions leave alone
+	warnings []string
+}
+
+type inode struct{ dev, ino uint64 }
+
+// undo removes name from dir (a directory if isDir) or, when backup is
+// set, renames backup back to name.
+type undo struct {
+	dir, name, backup string
+	isDir             bool
+}
+
+type dirMeta struct {
+	f       artifact.File
+	mtime   time.Time
+	existed bool // owner and xattrs are applied late too
+}
+
+func (r *Root) install(ctx context.Context, p Package, artefact io.Reader) error {
+	t, err := openTree(r.dir)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	db, unlock, err := r.lockDB(ctx, t, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	recs, err := readRecords(db)
+	if err != nil {
+		return err
+	}
+	in := &installer{
+		Root: r, t: t, p: p,
+		files: map[string]File{}, wrote: map[string]inode{}, skipped: map[string]bool{},
+		asides: map[string]bool{}, lost: map[*record]map[string]bool{},
+	}
+	var others []*record
+	name := recordName(p.Category, p.Name)
+	for _, rec := range recs {
+		switch {
+		case rec.file != name:
+			others = append(others, rec)
+		case rec.Category != p.Category || rec.Name != p.Name:
+			return fmt.Errorf("%w: database file %s belongs to %s", ErrBadPackage, rec.file, rec.ID)
+		case rec.ID == p.ID && rec.Key == p.Key:
+			return nil
+		default:
+			in.old = rec
+		}
+	}
+	in.own = newOwnership(others)
+	if artefact != nil {
+		if err := in.unpack(ctx, artefact); err != nil {
+			return in.rollback(err)
+		}
+	}
+	if err := in.prune(ctx); err != nil {
+		return in.rollback(err)
+	}
+	if err := in.leftovers(); err != nil {
+		return in.rollback(err)
+	}
+	if err := unix.Syncfs(t.fd); err != nil {
+		return in.rollback(fmt.Errorf("sync: %w", err))
+	}
+	rec := &record{file: name, InstalledPackage: InstalledPackage{Package: p, Files: in.list(), Warnings: in.warnings}}
+	if err := writeRecord(db, rec); err != nil {
+		return in.rollback(err)
+	}
+	if err := in.commit(db); err != nil {
+		return fmt.Errorf("installed, but: %w", err)
+	}
+	return nil
+}
+
+// unpack writes the artefact's entries. Walk checks the format and hands
+// over each entry; a second reader of the same bytes yields the tar
+// headers, for the mtimes artifact.File does not carry.
+func (in *installer) unpack(ctx context.Context, artefact io.Reader) error {
+	a, b, done, err := twice(ctx, artefact, in.opts.tempDir)
+	if err != nil {
+		return err
+	}
+	defer done()
+	zr, err := zstd.NewReader(b, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	side := tar.NewReader(zr)
+	_, err = artifact.Walk(ctx, a, func(f artifact.File, content io.Reader) error {
+		hdr, err := side.Next()
+		if err != nil || "/"+strings.TrimSuffix(hdr.Name, "/") != entryName(f) {
+			return fmt.Errorf("%w: %s: the artefact changed while read", artifact.ErrBadArtefact, f.Path)
+		}
+		return in.entry(f, hdr.ModTime, content)
+	})
+	return err
+}
+
+// entryName is the path of the tar entry Walk made f from.
+func entryName(f artifact.File) string {
+	switch f.Type {
+	case artifact.TypeWhiteout:
+		dir, base := split(f.Path)
+		return path.Join(dir, ".wh."+base)
+	case artifact.TypeOpaque:
+		return path.Join(f.Path, ".wh..wh..opq")
+	}
+	return f.Path
+}
+
+// twice returns two readers of r's bytes, and a function that releases
+// them.
+func twice(ctx context.Context, r io.Reader, tempDir string) (a, b io.Reader, done func(), err error) {
+	if rs, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		off, err := rs.Seek(0, io.SeekCurrent)
+		if err == nil {
+			end, err := rs.Seek(0, io.SeekEnd)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return io.NewSectionReader(rs, off, end-off), io.NewSectionReader(rs, off, end-off), func() {}, nil
+		}
+	}
+	f, err := os.CreateTemp(tempDir, "etk-artefact-*")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	os.Remove(f.Name()) // the open file is all we need
+	n, err := io.Copy(f, &ctxReader{ctx, r})
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return io.NewSectionReader(f, 0, n), io.NewSectionReader(f, 0, n), func() { f.Close() }, nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// entry installs one entry of the artefact.
+func (in *installer) entry(f artifact.File, mtime time.Time, content io.Reader) error {
+	switch f.Type {
+	case artifact.TypeWhiteout:
+		in.deleted = append(in.deleted, f.Path)
+		return nil
+	case artifact.TypeOpaque:
+		if f.Path == "/" {
+			return fmt.Errorf("%w: opaque marker for the root", ErrUnsafePath)
+		}
+		in.opaque = append(in.opaque, f.Path)
+		return nil
+	}
+	if _, err := elems(f.Path); err != nil || f.Path == "/" {
+		return fmt.Errorf("%w: %q", ErrUnsafePath, f.Path)
+	}
+	if reserved(f.Path) || (f.Type != artifact.TypeDir && strings.HasPrefix(reservedDir, f.Path+"/")) {
+		return fmt.Errorf("%w: %s", ErrReserved, f.Path)
+	}
+	dir, base := split(f.Path)
+	pfd, err := in.t.openDir(dir, in.mkdirParent)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pfd)
+	if err := in.claim(f.Path, f.Type); err != nil {
+		return err
+	}
+	switch f.Type {
+	case artifact.TypeChar, artifact.TypeBlock:
+		if !in.opts.privileged {
+			in.warn("%s: device node not created: not running as root", f.Path)
+			in.skipped[f.Path] = true
+			return nil
+		}
+	case artifact.TypeHardlink:
+		if in.skipped[f.Link] {
+			in.warn("%s: hardlink to %s not created: its target was not", f.Path, f.Link)
+			return nil
+		}
+		if _, ok := in.wrote[f.Link]; !ok {
+			return fmt.Errorf("%w: hardlink %s to %s, which this install did not write", ErrUnsafePath, f.Path, f.Link)
+		}
+	}
+	st, exists, err := lstat(pfd, base)
+	if err != nil {
+		return pathErr("lstat", f.Path, err)
+	}
+	if f.Type == artifact.TypeDir && exists && isDir(&st) {
+		foreign := in.own.foreign(f.Path)
+		if in.old != nil {
+			if i := slices.IndexFunc(in.old.Files, func(o File) bool { return o.Path == f.Path }); i >= 0 {
+				foreign = foreign && in.old.Files[i].Foreign
+			}
+		}
+		in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode, Foreign: foreign}
+		in.dirs = append(in.dirs, dirMeta{f: f, mtime: mtime, existed: true})
+		return nil
+	}
+	if exists {
+		if err := in.setAside(pfd, dir, base); err != nil {
+			return err
+		}
+	}
+	switch f.Type {
+	case artifact.TypeDir:
+		return in.mkdir(pfd, dir, base, f, mtime)
+	case artifact.TypeFile:
+		return in.writeFile(pfd, dir, base, f, mtime, content)
+	case artifact.TypeHardlink:
+		return in.link(pfd, dir, base, f)
+	default:
+		return in.node(pfd, dir, base, f, mtime)
+	}
+}
+
+// claim checks that writing p (of type typ) takes nothing from another
+// package, or, with AllowReplace, notes what they lose.
+func (in *installer) claim(p, typ string) error {
+	var victims []string
+	for _, ow := range in.own.by[p] {
+		if typ != artifact.TypeDir || ow.file.Type != artifact.TypeDir {
+			victims = append(victims, p)
+			break
+		}
+	}
+	if typ != artifact.TypeDir {
+		victims = append(victims, in.own.paths.below(p)...)
+	}
+	if len(victims) == 0 {
+		return nil
+	}
+	if !in.opts.allowReplace {
+		v := victims[0]
+		if v == p {
+			return fmt.Errorf("%w: %s is owned by %s, also in %s", ErrConflict, p, in.own.by[v][0].rec.ID, in.p.ID)
+		}
+		return fmt.Errorf("%w: %s is owned by %s, and %s replaces %s", ErrConflict, v, in.own.by[v][0].rec.ID, in.p.ID, p)
+	}
+	for _, v := range victims {
+		for _, ow := range in.own.by[v] {
+			if in.lost[ow.rec] == nil {
+				in.lost[ow.rec] = map[string]bool{}
+			}
+			in.lost[ow.rec][v] = true
+		}
+	}
+	return nil
+}
+
+// mkdirParent creates a parent the artefact does not list: 0755, owned
+// by root (or the current user).
+func (in *installer) mkdirParent(fd int, p, name string) error {
+	if err := in.claim(p, artifact.TypeDir); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(fd, name, 0o700); err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	dir, _ := split(p)
+	in.journal = append(in.journal, undo{dir: dir, name: name, isDir: true})
+	var err error
+	if in.opts.privileged {
+		err = unix.Fchownat(fd, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err == nil {
+		err = unix.Fchmodat(fd, name, 0o755, 0)
+	}
+	if err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	in.files[p] = File{Path: p, Type: artifact.TypeDir, Mode: 0o755}
+	return nil
+}
+
+// setAside renames what is at dir/base to a temporary name: the commit
+// removes it, a rollback puts it back.
+func (in *installer) setAside(pfd int, dir, base string) error {
+	name := tempName()
+	if err := renameNoReplace(pfd, base, name); err != nil {
+		return pathErr("set aside", path.Join(dir, base), err)
+	}
+	in.journal = append(in.journal, undo{dir: dir, name: base, backup: name})
+	in.asides[path.Join(dir, name)] = true
+	return nil
+}
+
+// place renames the temporary tmp to base, which must not exist.
+func (in *installer) place(pfd int, dir, tmp, base string) error {
+	if err := renameNoReplace(pfd, tmp, base); err != nil {
+		unix.Unlinkat(pfd, tmp, 0)
+		return pathErr("rename", path.Join(dir, base), err)
+	}
+	in.journal = append(in.journal, undo{dir: dir, name: base})
+	return nil
+}
+
+func (in *installer) mkdir(pfd int, dir, base string, f artifact.File, mtime time.Time) error {
+	// 0700 until the commit, so that a read-only directory can still be
+	// filled by a user who is not root.
+	if err := unix.Mkdirat(pfd, base, 0o700); err != nil {
+		return pathErr("mkdir", f.Path, err)
+	}
+	in.journal = append(in.journal, undo{dir: dir, name: base, isDir: true})
+	dfd, err := openDirAt(pfd, base)
+	if err != nil {
+		return pathErr("open", f.Path, err)
+	}
+	defer unix.Close(dfd)
+	if in.opts.privileged {
+		if err := unix.Fchown(dfd, f.UID, f.GID); err != nil {
+			return pathErr("chown", f.Path, err)
+		}
+	}
+	if err := in.setXattrs(dfd, "", f); err != nil {
+		return err
+	}
+	in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode}
+	in.dirs = append(in.dirs, dirMeta{f: f, mtime: mtime})
+	return nil
+}
+
+func (in *installer) writeFile(pfd int, dir, base string, f artifact.File, mtime time.Time, content io.Reader) error {
+	tmp := tempName()
+	fd, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return pathErr("create", f.Path, err)
+	}
+	file := os.NewFile(uintptr(fd), f.Path)
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(file, h), content)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", f.Path, err)
+	} else {
+		err = in.finish(pfd, fd, tmp, f, mtime)
+	}
+	var st unix.Stat_t
+	if err == nil {
+		err = pathErr("stat", f.Path, unix.Fstat(fd, &st))
+	}
+	if cerr := file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		unix.Unlinkat(pfd, tmp, 0)
+		return err
+	}
+	if err := in.place(pfd, dir, tmp, base); err != nil {
+		return err
+	}
+	in.wrote[f.Path] = inode{st.Dev, st.Ino}
+	in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode, Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}
+	return nil
+}
+
+// node writes a symlink, a device node or a fifo.
+func (in *installer) node(pfd int, dir, base string, f artifact.File, mtime time.Time) error {
+	tmp := tempName()
+	var err error
+	switch f.Type {
+	case artifact.TypeSymlink:
+		err = unix.Symlinkat(f.Link, pfd, tmp)
+	case artifact.TypeFifo:
+		err = unix.Mknodat(pfd, tmp, unix.S_IFIFO|0o600, 0)
+	case artifact.TypeChar, artifact.TypeBlock:
+		if f.Devmajor < 0 || f.Devminor < 0 || f.Devmajor > math.MaxUint32 || f.Devminor > math.MaxUint32 {
+			return fmt.Errorf("%s: bad device number %d,%d", f.Path, f.Devmajor, f.Devminor)
+		}
+		mode := uint32(unix.S_IFCHR)
+		if f.Type == artifact.TypeBlock {
+			mode = unix.S_IFBLK
+		}
+		err = unix.Mknodat(pfd, tmp, mode|0o600, int(unix.Mkdev(uint32(f.Devmajor), uint32(f.Devminor))))
+	default:
+		return fmt.Errorf("%s: unsupported type %q", f.Path, f.Type)
+	}
+	if err != nil {
+		return pathErr("create", f.Path, err)
+	}
+	var st unix.Stat_t
+	err = in.finish(pfd, -1, tmp, f, mtime)
+	if err == nil {
+		err = pathErr("stat", f.Path, unix.Fstatat(pfd, tmp, &st, unix.AT_SYMLINK_NOFOLLOW))
+	}
+	if err != nil {
+		unix.Unlinkat(pfd, tmp, 0)
+		return err
+	}
+	if err := in.place(pfd, dir, tmp, base); err != nil {
+		return err
+	}
+	in.wrote[f.Path] = inode{st.Dev, st.Ino}
+	in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode, Link: f.Link}
+	return nil
+}
+
+// link writes a hardlink to a file this install wrote, checking that the
+// path still names that file.
+func (in *installer) link(pfd int, dir, base string, f artifact.File) error {
+	tdir, tbase := split(f.Link)
+	tfd, err := in.t.openDir(tdir, nil)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tfd)
+	tmp := tempName()
+	if err := unix.Linkat(tfd, tbase, pfd, tmp, 0); err != nil {
+		return pathErr("link", f.Path, err)
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(pfd, tmp, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && (inode{st.Dev, st.Ino}) != in.wrote[f.Link] {
+		err = fmt.Errorf("%w: %s is no longer the file this install wrote", ErrUnsafePath, f.Link)
+	}
+	if err != nil {
+		unix.Unlinkat(pfd, tmp, 0)
+		return pathErr("link", f.Path, err)
+	}
+	if err := in.place(pfd, dir, tmp, base); err != nil {
+		return err
+	}
+	t := in.files[f.Link]
+	in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: t.Mode, Digest: t.Digest, Link: f.Link}
+	return nil
+}
+
+// finish sets the owner (as root), mode, xattrs and mtime of the new
+// non-directory tmp in pfd; fd, unless -1, is it open.
+func (in *installer) finish(pfd, fd int, tmp string, f artifact.File, mtime time.Time) error {
+	if in.opts.privileged {
+		if err := unix.Fchownat(pfd, tmp, f.UID, f.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return pathErr("chown", f.Path, err)
+		}
+	}
+	// After the chown, which clears setuid and setgid.
+	var err error
+	switch {
+	case f.Type == artifact.TypeSymlink:
+	case fd >= 0:
+		err = unix.Fchmod(fd, f.Mode)
+	default:
+		err = unix.Fchmodat(pfd, tmp, f.Mode, 0)
+	}
+	if err != nil {
+		return pathErr("chmod", f.Path, err)
+	}
+	xfd, proc := fd, ""
+	if fd < 0 {
+		proc = fmt.Sprintf("/proc/self/fd/%d/%s", pfd, tmp)
+	}
+	if err := in.setXattrs(xfd, proc, f); err != nil {
+		return err
+	}
+	ts := unix.NsecToTimespec(mtime.UnixNano())
+	return pathErr("set mtime", f.Path, unix.UtimesNanoAt(pfd, tmp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW))
+}
+
+// setXattrs sets f's extended attributes on fd or, when proc is set, on
+// that path without following it. A filesystem or a user that cannot
+// have them gets a warning.
+func (in *installer) setXattrs(fd int, proc string, f artifact.File) error {
+	keys := make([]string, 0, len(f.Xattrs))
+	for k := range f.Xattrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v, err := base64.StdEncoding.DecodeString(f.Xattrs[k])
+		if err != nil {
+			return fmt.Errorf("%s: xattr %s: %w", f.Path, k, err)
+		}
+		if proc != "" {
+			err = unix.Lsetxattr(proc, k, v, 0)
+		} else {
+			err = unix.Fsetxattr(fd, k, v, 0)
+		}
+		switch {
+		case err == nil:
+		case err == unix.ENOTSUP || err == unix.EPERM || err == unix.EACCES || (proc != "" && err == unix.ENOENT):
+			in.warn("%s: xattr %s not set: %v", f.Path, k, err)
+		default:
+			return fmt.Errorf("%s: xattr %s: %w", f.Path, k, err)
+		}
+	}
+	return nil
+}
+
+func (in *installer) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	in.warnings = append(in.warnings, msg)
+	in.opts.log.Warn(msg, "package", in.p.ID)
+}
+
+// list is the package's files in path order.
+func (in *installer) list() []File {
+	out := make([]File, 0, len(in.files))
+	for _, f := range in.files {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b File) int { return comparePaths(a.Path, b.Path) })
+	return out
+}
+
+// rollback undoes the journal, last step first, and returns cause with
+// whatever could not be undone.
+func (in *installer) rollback(cause error) error {
+	var errs []error
+	for i := len(in.journal) - 1; i >= 0; i-- {
+		u := in.journal[i]
+		fd, err := in.t.openDir(u.dir, nil)
+		if err == nil {
+			switch {
+			case u.backup != "":
+				err = renameNoReplace(fd, u.backup, u.name)
+			case u.isDir:
+				err = unix.Unlinkat(fd, u.name, unix.AT_REMOVEDIR)
+			default:
+				err = unix.Unlinkat(fd, u.name, 0)
+			}
+			unix.Close(fd)
+		}
+		if err != nil {
+			errs = append(errs, pathErr("undo", path.Join(u.dir, u.name), err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(cause, fmt.Errorf("rollback: %w", errors.Join(errs...)))
+	}
+	return cause
+}
+
+func pathErr(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(unix.Errno); !ok {
+		return err
+	}
+	return &os.PathError{Op: op, Path: p, Err: err}
+}
