@@ -36,11 +36,25 @@ type Manifest struct {
 	Flavors map[string][]string `yaml:"flavors"`
 	// Targets are what `etk compile` builds by default ("category/name").
 	Targets []string `yaml:"targets,omitempty"`
+	// Publish says where `etk publish` puts the project's repository.
+	Publish *Publish `yaml:"publish,omitempty"`
 
 	// Dir is the directory holding the manifest.
 	Dir string `yaml:"-"`
 	// File is the manifest's path as shown in messages.
 	File string `yaml:"-"`
+}
+
+// Publish is the `publish:` section.
+type Publish struct {
+	// Name is the repository's name (default: the project's name).
+	Name string `yaml:"name,omitempty"`
+	// To are the repository URLs: a folder (path or file://), or an OCI
+	// repository (oci://host[:port]/repo).
+	To []string `yaml:"to"`
+	// TrustedKeys are public key files readers of the repository trust;
+	// relative to the manifest.
+	TrustedKeys []string `yaml:"trusted_keys,omitempty"`
 }
 
 // Find walks up from dir to the first directory holding a manifest.

@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/etk-build/etk/compiler/docker"
+	"github.com/etk-build/etk/repository"
+)
+
+// openRemoteStore opens a repository URL with a scheme.
+func openRemoteStore(url string) (repository.Store, error) {
+	scheme, _, _ := strings.Cut(url, "://")
+	return nil, usagef("repository URL %q: unknown scheme %q (want a folder, file://, http(s):// or oci://)", url, scheme)
+}
+
+// dockerEngine returns the engine when it answers.
+func dockerEngine(ctx context.Context) (*docker.Engine, error) {
+	e, err := docker.New()
+	if err != nil {
+		return nil, err
+	}
+	if !engineUp(ctx, e) {
+		return nil, fmt.Errorf("the Docker engine does not answer")
+	}
+	return e, nil
+}
