@@ -322,3 +322,15 @@ func (t *Tree) index(diags *diag.List) {
 		t.byName[name] = append(prev, p)
 	}
 }
+
+// FromPackages indexes packages that come from elsewhere than files (a
+// repository's index), so that the resolver can work on them. Packages
+// must have distinct identities.
+func FromPackages(pkgs []*spec.Package) (*Tree, diag.List) {
+	var diags diag.List
+	t := &Tree{Packages: append([]*spec.Package(nil), pkgs...), byName: map[string][]*spec.Package{}, Sources: []Source{{Name: "index"}}}
+	t.context = []map[string][]string{{}}
+	t.index(&diags)
+	diags.Sort()
+	return t, diags
+}
