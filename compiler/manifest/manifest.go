@@ -38,6 +38,8 @@ type Manifest struct {
 	Targets []string `yaml:"targets,omitempty"`
 	// Publish says where `etk publish` puts the project's repository.
 	Publish *Publish `yaml:"publish,omitempty"`
+	// Image is the OS image `etk image build` assembles.
+	Image *Image `yaml:"image,omitempty"`
 
 	// Dir is the directory holding the manifest.
 	Dir string `yaml:"-"`
@@ -55,6 +57,17 @@ type Publish struct {
 	// TrustedKeys are public key files readers of the repository trust;
 	// relative to the manifest.
 	TrustedKeys []string `yaml:"trusted_keys,omitempty"`
+}
+
+// Image is the `image:` section: the OS image of the project.
+type Image struct {
+	// Name and Version label the image (default: the project's).
+	Name    string `yaml:"name,omitempty"`
+	Version string `yaml:"version,omitempty"`
+	// Packages are what the image holds, with what they need at runtime.
+	Packages []string `yaml:"packages"`
+	// MaxLayers caps the image's layers (0: one per package).
+	MaxLayers int `yaml:"max_layers,omitempty"`
 }
 
 // Find walks up from dir to the first directory holding a manifest.

@@ -7,11 +7,19 @@ import (
 
 	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/httpstore"
+	"github.com/etk-build/etk/repository/oci"
 )
 
 // openRemoteStore opens a repository URL with a scheme.
 func openRemoteStore(url string) (repository.Store, error) {
-	scheme, _, _ := strings.Cut(url, "://")
+	scheme, rest, _ := strings.Cut(url, "://")
+	switch scheme {
+	case "oci":
+		return oci.NewStore(rest)
+	case "http", "https":
+		return httpstore.New(url, nil)
+	}
 	return nil, usagef("repository URL %q: unknown scheme %q (want a folder, file://, http(s):// or oci://)", url, scheme)
 }
 

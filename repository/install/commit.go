@@ -78,6 +78,9 @@ func (in *installer) remove(ctx context.Context, p string) error {
 	if !ok {
 		return pathErr("lstat", p, err)
 	}
+	if reserved(p) || in.asides[p] {
+		return nil
+	}
 	kept := in.keep.has(p)
 	if isDir(&st) && (kept || len(in.keep.below(p)) > 0) {
 		dfd, err := openDirAt(fd, base)

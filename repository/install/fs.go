@@ -54,11 +54,20 @@ func elems(p string) ([]string, error) {
 // path p) and returns nil when it did.
 type mkdirFunc func(fd int, p, name string) error
 
+// visitFunc is called with each directory openDir goes through but the
+// root, and its path.
+type visitFunc func(fd int, p string) error
+
 // openDir opens the directory p. A missing element is created by mkdir,
 // or is an error wrapping ENOENT when mkdir is nil. An element that is a
 // symlink is an error wrapping ErrUnsafePath; one that is another
 // non-directory wraps ENOTDIR.
 func (t *tree) openDir(p string, mkdir mkdirFunc) (int, error) {
+	return t.walk(p, mkdir, nil)
+}
+
+// walk is openDir calling visit, unless nil, on the way.
+func (t *tree) walk(p string, mkdir mkdirFunc, visit visitFunc) (int, error) {
 	parts, err := elems(p)
 	if err != nil {
 		return -1, err
@@ -78,10 +87,15 @@ func (t *tree) openDir(p string, mkdir mkdirFunc) (int, error) {
 		}
 		if err != nil {
 			err = describeOpen(fd, next, e, err)
-			unix.Close(fd)
-			return -1, err
+		} else if visit != nil {
+			if err = visit(nfd, next); err != nil {
+				unix.Close(nfd)
+			}
 		}
 		unix.Close(fd)
+		if err != nil {
+			return -1, err
+		}
 		fd, cur = nfd, next
 	}
 	return fd, nil

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,7 +213,7 @@ func snapshot(t testing.TB, dir string) map[string]string {
 		if err != nil {
 			return err
 		}
-		mode := fmt.Sprintf("%o", info.Mode().Perm()|info.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+		mode := fmt.Sprintf("%o", info.Sys().(*syscall.Stat_t).Mode&0o7777)
 		switch {
 		case d.IsDir():
 			out[rel] = "dir " + mode

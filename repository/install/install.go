@@ -50,6 +50,8 @@ type installer struct {
 	own *ownership // other packages' paths
 	old *record    // the installed version of the package, if any
 
+	oldFiles map[string]File // old's files by path
+
 	files    map[string]File  // what the package will list
 	wrote    map[string]inode // hardlink targets: what this install wrote
 	skipped  map[string]bool  // device nodes not created
@@ -110,7 +112,10 @@ func (r *Root) install(ctx context.Context, p Package, artefact io.Reader) error
 		case rec.ID == p.ID && rec.Key == p.Key:
 			return nil
 		default:
-			in.old = rec
+			in.old, in.oldFiles = rec, map[string]File{}
+			for _, f := range rec.Files {
+				in.oldFiles[f.Path] = f
+			}
 		}
 	}
 	in.own = newOwnership(others)
@@ -236,7 +241,7 @@ func (in *installer) entry(f artifact.File, mtime time.Time, content io.Reader) 
 		return fmt.Errorf("%w: %s", ErrReserved, f.Path)
 	}
 	dir, base := split(f.Path)
-	pfd, err := in.t.openDir(dir, in.mkdirParent)
+	pfd, err := in.t.walk(dir, in.mkdirParent, in.listParent)
 	if err != nil {
 		return err
 	}
@@ -265,13 +270,7 @@ func (in *installer) entry(f artifact.File, mtime time.Time, content io.Reader) 
 		return pathErr("lstat", f.Path, err)
 	}
 	if f.Type == artifact.TypeDir && exists && isDir(&st) {
-		foreign := in.own.foreign(f.Path)
-		if in.old != nil {
-			if i := slices.IndexFunc(in.old.Files, func(o File) bool { return o.Path == f.Path }); i >= 0 {
-				foreign = foreign && in.old.Files[i].Foreign
-			}
-		}
-		in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode, Foreign: foreign}
+		in.files[f.Path] = File{Path: f.Path, Type: f.Type, Mode: f.Mode, Foreign: in.foreign(f.Path)}
 		in.dirs = append(in.dirs, dirMeta{f: f, mtime: mtime, existed: true})
 		return nil
 	}
@@ -349,6 +348,29 @@ func (in *installer) mkdirParent(fd int, p, name string) error {
 	}
 	in.files[p] = File{Path: p, Type: artifact.TypeDir, Mode: 0o755}
 	return nil
+}
+
+// listParent lists an existing parent of an entry as the package's
+// directory too, so that the last package using it removes it.
+func (in *installer) listParent(fd int, p string) error {
+	if _, ok := in.files[p]; ok {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return pathErr("stat", p, err)
+	}
+	in.files[p] = File{Path: p, Type: artifact.TypeDir, Mode: st.Mode & 0o7777, Foreign: in.foreign(p)}
+	return nil
+}
+
+// foreign reports whether the existing directory p was in the root before
+// any package listed it.
+func (in *installer) foreign(p string) bool {
+	if f, ok := in.oldFiles[p]; ok && !f.Foreign {
+		return false
+	}
+	return in.own.foreign(p)
 }
 
 // setAside renames what is at dir/base to a temporary name: the commit

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/etk-build/etk/compiler/spec"
+	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
+	"github.com/etk-build/etk/repository/install"
+	"github.com/spf13/cobra"
+)
+
+type installFlags struct {
+	repoFlags
+	root         string
+	allowReplace bool
+	noFinalize   bool
+}
+
+func newInstallCmd(io *streams) *cobra.Command {
+	f := &installFlags{}
+	cmd := &cobra.Command{
+		Use:   "install PKG...",
+		Short: "Install packages and what they need from a repository into a root folder",
+		Long: `Resolve PKG... and their runtime closure in the repository's latest verified
+revision (one version per package, conflicts refused, an unsatisfiable request
+explained), check every artefact's digest as it is read, unpack them into
+--root without ever writing outside it, record what each package installed
+(a second install is a no-op), then run the finalizers in dependency order,
+chrooted into the root.`,
+		Example: "  etk install --root /tmp/etk-example-root --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub meta/foundation",
+		Args:    usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.root == "" {
+				return usagef("install needs --root DIR")
+			}
+			return f.run(cmd.Context(), io, args)
+		},
+	}
+	f.repoFlags.AddFlags(cmd)
+	cmd.Flags().StringVar(&f.root, "root", "", "the root folder to install into")
+	cmd.Flags().BoolVar(&f.allowReplace, "allow-replace", false, "let a package take over files another installed package owns")
+	cmd.Flags().BoolVar(&f.noFinalize, "no-finalize", false, "do not run finalizers")
+	return cmd
+}
+
+func (f *installFlags) run(ctx context.Context, out *streams, args []string) error {
+	repo, err := f.open(ctx, 0)
+	if err != nil {
+		return err
+	}
+	set, err := repository.Resolve(repo.Index, args)
+	if err != nil {
+		return err
+	}
+	opts := []install.Option{install.Output(out.errOut)}
+	if f.allowReplace {
+		opts = append(opts, install.AllowReplace())
+	}
+	if err := os.MkdirAll(f.root, 0o755); err != nil {
+		return err
+	}
+	root, err := install.Open(f.root, opts...)
+	if err != nil {
+		return err
+	}
+	var pkgs []install.Package
+	for _, p := range set {
+		ip, err := installPackage(ctx, repo, p)
+		if err != nil {
+			return err
+		}
+		var art io.ReadCloser
+		if p.Artefact != nil {
+			if art, err = repo.Fetch(ctx, *p.Artefact); err != nil {
+				return fmt.Errorf("%s: %w", p.ID, err)
+			}
+		}
+		err = root.Install(ctx, ip, art)
+		if art != nil {
+			art.Close()
+		}
+		if err != nil {
+			return err
+		}
+		pkgs = append(pkgs, ip)
+		fmt.Fprintf(out.errOut, "installed %s\n", p.ID)
+	}
+	if !f.noFinalize {
+		if err := root.Finalize(ctx, pkgs); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out.errOut, "%d package(s) in %s (revision %d of %s)\n", len(pkgs), f.root, repo.Snapshot.Revision, repo.Snapshot.Name)
+	return nil
+}
+
+// installPackage reads what the installer needs from a package's verified
+// metadata.
+func installPackage(ctx context.Context, repo *repository.Repo, p index.Package) (install.Package, error) {
+	rc, err := repo.Fetch(ctx, p.Metadata)
+	if err != nil {
+		return install.Package{}, fmt.Errorf("%s: %w", p.ID, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
+	}
+	var m struct {
+		Finalize *spec.Finalize `json:"finalize"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
+	}
+	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key}
+	if m.Finalize != nil {
+		ip.Finalize, ip.Shell = m.Finalize.Install, m.Finalize.Shell
+	}
+	return ip, nil
+}
+
+func newUninstallCmd(io *streams) *cobra.Command {
+	var rootDir string
+	cmd := &cobra.Command{
+		Use:     "uninstall PKG...",
+		Short:   "Remove exactly the files installed packages put in a root",
+		Example: "  etk uninstall --root /tmp/etk-example-root system/grub@0.1.0",
+		Args:    usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rootDir == "" {
+				return usagef("uninstall needs --root DIR")
+			}
+			root, err := install.Open(rootDir)
+			if err != nil {
+				return err
+			}
+			installed, err := root.Installed()
+			if err != nil {
+				return err
+			}
+			for _, a := range args {
+				id := ""
+				want := spec.ParseID(a)
+				for _, ip := range installed {
+					if ip.ID == a || (want.Version == "" && spec.JoinName(ip.Category, ip.Name) == want.PackageName()) {
+						id = ip.ID
+					}
+				}
+				if id == "" {
+					return fmt.Errorf("%s is not installed in %s", a, rootDir)
+				}
+				if err := root.Uninstall(cmd.Context(), id); err != nil {
+					return err
+				}
+				fmt.Fprintf(io.errOut, "uninstalled %s\n", id)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&rootDir, "root", "", "the root folder")
+	return cmd
+}
