@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help setup build demo foundation test lint bench fuzz clean
+.PHONY: help setup build demo foundation os test lint bench fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -27,6 +27,17 @@ demo: build ## the main job on this repo's tree: validate, plan and render the f
 foundation: build ## compile the foundation for real (Debian flavor) on the local engine; again, it is a no-op
 	./.ci/services start debian-image
 	$(BIN) compile --flavor debian-amd64 $(COMPILE_FLAGS)
+
+KEY      ?= $(OUT)/keys/etk.key
+REPO     ?= oci://127.0.0.1:5000/etk/foundation
+OS_IMAGE ?= 127.0.0.1:5000/etk/os:0.1.0
+
+os: foundation ## the main job: compile the foundation, publish it signed, install it into a folder, assemble its OS image
+	@[ -f $(KEY) ] || { mkdir -p $(dir $(KEY)) && $(BIN) repo keygen -o $(KEY); }
+	$(BIN) publish --flavor debian-amd64 $(COMPILE_FLAGS) --sign-key $(KEY) --to $(REPO) --to $(OUT)/repo
+	$(BIN) repo verify --repo $(REPO) --trust $(KEY).pub
+	$(BIN) install --root $(OUT)/root --repo $(OUT)/repo --trust $(KEY).pub meta/foundation
+	$(BIN) image build --repo $(REPO) --trust $(KEY).pub -t $(OS_IMAGE) meta/foundation
 
 test: ## run the tests (the corpus tests need ../shared beside the repo)
 	$(GO) test -race -count=1 ./...

@@ -68,11 +68,31 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	if err != nil {
 		return err
 	}
+	have := map[string]string{}
+	if installed, err := root.Installed(); err == nil {
+		for _, ip := range installed {
+			have[ip.ID] = ip.Key
+		}
+	}
 	var pkgs []install.Package
 	for _, p := range set {
+		if have[p.ID] == p.Key {
+			continue // the same build is installed: nothing to do, nothing to finalize
+		}
 		ip, err := installPackage(ctx, repo, p)
 		if err != nil {
 			return err
+		}
+		// What the package needs, it was built on: its artefact may
+		// change their files (a user in /etc/passwd, say).
+		deps, err := repository.Resolve(repo.Index, []string{p.ID})
+		if err != nil {
+			return err
+		}
+		for _, d := range deps {
+			if d.ID != p.ID {
+				ip.Replaces = append(ip.Replaces, d.ID)
+			}
 		}
 		var art io.ReadCloser
 		if p.Artefact != nil {
@@ -95,7 +115,7 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 			return err
 		}
 	}
-	fmt.Fprintf(out.errOut, "%d package(s) in %s (revision %d of %s)\n", len(pkgs), f.root, repo.Snapshot.Revision, repo.Snapshot.Name)
+	fmt.Fprintf(out.errOut, "%d package(s) installed, %d already there, in %s (revision %d of %s)\n", len(pkgs), len(set)-len(pkgs), f.root, repo.Snapshot.Revision, repo.Snapshot.Name)
 	return nil
 }
 

@@ -7,9 +7,6 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"time"
-	"runtime"
-	"os"
 )
 
 // FuzzInstall feeds arbitrary bytes, as they are or zstd-compressed, to
@@ -37,8 +34,6 @@ func FuzzInstall(f *testing.F) {
 		if compressed {
 			data = compress(t, data)
 		}
-		tm := time.AfterFunc(5*time.Second, func() { buf := make([]byte, 1<<20); n := runtime.Stack(buf, true); os.Stderr.Write(buf[:n]); os.Exit(3) })
-		defer tm.Stop()
 		e := newEnv(t)
 		e.plant(t)
 		err := e.root.Install(context.Background(), pkg("fuzz", "1"), bytes.NewReader(data))

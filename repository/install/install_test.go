@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,4 +277,35 @@ func TestNotSeekable(t *testing.T) {
 	if got := len(e.read(t, "x")); got != 100000 {
 		t.Errorf("x has %d bytes", got)
 	}
+}
+
+// TestReplacesDependencies: a package may change files of the packages it
+// needs (its artefact records what it changed on top of them); an
+// unrelated package may not.
+func TestReplacesDependencies(t *testing.T) {
+	root, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	base := Package{ID: "distro/base@1", Category: "distro", Name: "base", Version: "1", Key: "k1"}
+	if err := root.Install(ctx, base, replacesArtefact(t, "base")); err != nil {
+		t.Fatal(err)
+	}
+	other := Package{ID: "apps/other@1", Category: "apps", Name: "other", Version: "1", Key: "k2"}
+	if err := root.Install(ctx, other, replacesArtefact(t, "other")); !errors.Is(err, ErrConflict) {
+		t.Errorf("unrelated package: %v", err)
+	}
+	users := Package{ID: "system/users@1", Category: "system", Name: "users", Version: "1", Key: "k3", Replaces: []string{"distro/base@1"}}
+	if err := root.Install(ctx, users, replacesArtefact(t, "users")); err != nil {
+		t.Errorf("dependent package: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(root.Dir(), "etc", "passwd"))
+	if string(b) != "users\n" {
+		t.Errorf("/etc/passwd = %q", b)
+	}
+}
+
+func replacesArtefact(t *testing.T, body string) io.Reader {
+	return bytes.NewReader(pack(t, dir("etc/", 0o755), file("etc/passwd", 0o644, body+"\n")))
 }

@@ -107,6 +107,10 @@ type Package struct {
 	Finalize []string `json:"finalize,omitempty"`
 	// Shell runs a finalizer command; empty means {"/bin/sh", "-c"}.
 	Shell []string `json:"shell,omitempty"`
+	// Replaces are the ids of packages whose files this one may take over
+	// without a conflict: those it needs, since its artefact records what
+	// it changed on top of them (a user added to /etc/passwd, say).
+	Replaces []string `json:"replaces,omitempty"`
 }
 
 // InstalledPackage is a package as the database records it.
