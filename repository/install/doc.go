@@ -47,8 +47,11 @@
 // naming both and the path (ErrConflict), unless it is a directory
 // over a directory: directories are shared. So is replacing a directory
 // under which another package lists paths. With AllowReplace, the new
-// package takes the paths over and they leave the other's record. Files
-// in the root that no package lists are replaced silently.
+// package takes the paths over and they leave the other's record.
+// Package.Replaces does the same for the packages it names: those it
+// needs, whose files its artefact changes by design (a user added to
+// /etc/passwd), while unrelated packages still conflict. Files in the
+// root that no package lists are replaced silently.
 //
 // # Deletions
 //
