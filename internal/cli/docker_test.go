@@ -210,3 +210,74 @@ func TestDockerRemoteCache(t *testing.T) {
 		t.Errorf("offline after fetching: %v", ev)
 	}
 }
+
+// TestDockerPublishInstallImage runs the commands of a release in order,
+// as their Examples show: compile, keygen, publish (folder and registry),
+// repo list/show/verify/diff, install, uninstall, image build.
+func TestDockerPublishInstallImage(t *testing.T) {
+	dockertest.Engine(t)
+	reg := dockertest.RegistryUp(t)
+	bin, err := etkBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := slowTree(t)
+	work := t.TempDir()
+	cacheDir := filepath.Join(work, "cache")
+	key := filepath.Join(work, "etk.key")
+	folder := filepath.Join(work, "repo")
+	oci := fmt.Sprintf("oci://%s/etk-test/repo-%d", reg, time.Now().UnixNano())
+	must := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runBin(t, bin, dir, args...)
+		if code != 0 {
+			t.Fatalf("etk %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+		}
+		return out + errOut
+	}
+	must("compile", "--cache-dir", cacheDir)
+	must("repo", "keygen", "-o", key)
+	out := must("publish", "--cache-dir", cacheDir, "--sign-key", key, "--to", folder, "--to", oci)
+	if !strings.Contains(out, "revision 1, 3 packages") {
+		t.Errorf("publish: %s", out)
+	}
+	if out := must("publish", "--cache-dir", cacheDir, "--sign-key", key, "--to", folder); !strings.Contains(out, "unchanged, still revision 1") {
+		t.Errorf("republish: %s", out)
+	}
+	for _, repo := range []string{folder, oci} {
+		if out := must("repo", "verify", "--repo", repo, "--trust", key+".pub"); !strings.Contains(out, "signature, index and 6 blobs verified") {
+			t.Errorf("verify %s: %s", repo, out)
+		}
+		if out := must("repo", "list", "--repo", repo, "--trust", key+".pub"); !strings.Contains(out, "apps/slow@1") {
+			t.Errorf("list %s: %s", repo, out)
+		}
+	}
+	// Another key is not trusted.
+	must("repo", "keygen", "-o", key+"2")
+	if _, errOut, code := runBin(t, bin, dir, "repo", "list", "--repo", folder, "--trust", key+"2.pub"); code == 0 || !strings.Contains(errOut, "not trusted") {
+		t.Errorf("untrusted key: %d %s", code, errOut)
+	}
+	// Install, again (no-op), uninstall one package.
+	root := filepath.Join(work, "root")
+	must("install", "--root", root, "--repo", folder, "--trust", key+".pub", "apps/slow", "apps/quick")
+	if b, err := os.ReadFile(filepath.Join(root, "slow.txt")); err != nil || string(b) != "done\n" {
+		t.Errorf("installed slow.txt: %q %v", b, err)
+	}
+	if out := must("install", "--root", root, "--repo", folder, "--trust", key+".pub", "apps/slow"); !strings.Contains(out, "0 package(s) installed, 1 already there") {
+		t.Errorf("second install: %s", out)
+	}
+	must("uninstall", "--root", root, "apps/quick")
+	if _, err := os.Stat(filepath.Join(root, "quick.txt")); !os.IsNotExist(err) {
+		t.Errorf("quick.txt after uninstall: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "slow.txt")); err != nil {
+		t.Errorf("slow.txt must stay: %v", err)
+	}
+	// The OS image, twice: the same digest.
+	layout := filepath.Join(work, "image")
+	d1 := must("image", "build", "--repo", oci, "--trust", key+".pub", "--layout", layout, "-t", "etk/test:1", "apps/slow", "apps/quick")
+	d2 := must("image", "build", "--repo", folder, "--trust", key+".pub", "--layout", layout+"2", "-t", "etk/test:1", "apps/slow", "apps/quick")
+	if strings.Fields(d1)[0] != strings.Fields(d2)[0] || !strings.HasPrefix(d1, "sha256:") {
+		t.Errorf("image digests differ: %q vs %q", d1, d2)
+	}
+}
