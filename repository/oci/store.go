@@ -104,7 +104,7 @@ const (
 	// blobMediaType is what uploads of blobs declare; registries store
 	// blobs without a type, and only manifests say what they are.
 	blobMediaType types.MediaType = "application/octet-stream"
-	snapshotTitle                 = "snapshot.dsse.json"
+	snapshotTitle string          = "snapshot.dsse.json"
 )
 
 // NewStore returns the etk repository kept in repo, like
