@@ -35,6 +35,11 @@ type PublishOptions struct {
 	// Force publishes a new revision even when the index did not change
 	// (to push the expiry further).
 	Force bool
+	// Tree is the compile tree (a tar of the package trees and the values
+	// they were rendered with), for derivatives; optional.
+	Tree []byte
+	// TreeMediaType is Tree's media type.
+	TreeMediaType string
 }
 
 // Result says what a publication did.
@@ -114,6 +119,15 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 		idx.Packages = append(idx.Packages, p)
 	}
 	sortPackages(idx.Packages)
+	if o.Tree != nil {
+		b := index.NewBlob(o.Tree, o.TreeMediaType)
+		n, err := putBytes(ctx, s, b, o.Tree)
+		if err != nil {
+			return nil, fmt.Errorf("publish the compile tree: %w", err)
+		}
+		res.Uploaded += n
+		idx.Tree = &b
+	}
 	idxBytes, err := idx.Encode()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -200,5 +201,28 @@ func BenchmarkRepublishUnchanged100(b *testing.B) {
 		if err != nil || r.Uploaded != 0 {
 			b.Fatalf("%+v %v", r, err)
 		}
+	}
+}
+
+func TestPublishCompileTree(t *testing.T) {
+	ctx := context.Background()
+	s, _ := dir.Open(t.TempDir())
+	k, trust := key(t)
+	o := opts(k)
+	o.Tree, o.TreeMediaType = []byte("a tar of the trees"), "application/vnd.etk.tree.v1.tar+zstd"
+	if _, err := repository.Publish(ctx, s, entries(t, 2, "a"), o); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := repository.Open(ctx, s, trust, 0)
+	if err != nil || repo.Index.Tree == nil {
+		t.Fatalf("no compile tree in the index: %v", err)
+	}
+	rc, err := repo.Fetch(ctx, *repo.Index.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, err := io.ReadAll(rc); err != nil || string(b) != "a tar of the trees" {
+		t.Errorf("compile tree: %q %v", b, err)
 	}
 }

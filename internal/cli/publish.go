@@ -128,6 +128,10 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if len(missing) > 0 {
 		return fmt.Errorf("not built (run etk compile first): %s", strings.Join(missing, ", "))
 	}
+	tree, err := compileTree(s, p.cfg.Values)
+	if err != nil {
+		return err
+	}
 	for _, url := range to {
 		store, err := openStore(url)
 		if err != nil {
@@ -135,6 +139,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 		}
 		res, err := repository.Publish(ctx, store, entries, repository.PublishOptions{
 			Name: name, Key: key, Time: sourceDateEpochOrNow(), TTL: f.ttl, Force: f.force,
+			Tree: tree, TreeMediaType: TreeMediaType,
 		})
 		if err != nil {
 			return fmt.Errorf("publish to %s: %w", url, err)
