@@ -28,7 +28,9 @@ foundation: build ## compile the foundation for real (Debian flavor) on the loca
 	./.ci/services start debian-image
 	$(BIN) compile --flavor debian-amd64 $(COMPILE_FLAGS)
 
-KEY      ?= $(OUT)/keys/etk.key
+# The signing key lives outside the tree, so that a clean checkout (or
+# make clean) keeps publishing to the same repositories with the same key.
+KEY      ?= $(HOME)/.config/etk/keys/etk.key
 REPO     ?= oci://127.0.0.1:5000/etk/foundation
 OS_IMAGE ?= 127.0.0.1:5000/etk/os:0.1.0
 
