@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/etk-build/etk/repository/index"
 	"io"
 	"regexp"
 	"strings"
@@ -74,8 +75,8 @@ func (s *Store) getRef(ctx context.Context, tag string) ([]byte, v1.Hash, error)
 	switch {
 	case m.Config.MediaType != RefConfigMediaType:
 		return nil, v1.Hash{}, fmt.Errorf("%w: config of type %s", ErrBadReference, m.Config.MediaType)
-	case len(m.Layers) != 1:
-		return nil, v1.Hash{}, fmt.Errorf("%w: %d layers", ErrBadReference, len(m.Layers))
+	case len(m.Layers) == 0:
+		return nil, v1.Hash{}, fmt.Errorf("%w: no layers", ErrBadReference)
 	case m.Layers[0].MediaType != SnapshotMediaType:
 		return nil, v1.Hash{}, fmt.Errorf("%w: layer of type %s", ErrBadReference, m.Layers[0].MediaType)
 	case m.Layers[0].Size > maxRefSize:
@@ -126,7 +127,11 @@ func (s *Store) putRef(ctx context.Context, ref, tag string, old, data []byte) e
 		return conflict
 	}
 
-	raw, blobs, err := refArtifact(ref, data)
+	refs, err := s.referenced(ctx, data)
+	if err != nil {
+		return err
+	}
+	raw, blobs, err := refArtifact(ref, data, refs...)
 	if err != nil {
 		return err
 	}
@@ -153,9 +158,71 @@ func (s *Store) putRef(ctx context.Context, ref, tag string, old, data []byte) e
 	return nil
 }
 
+// referenced lists the blobs a snapshot names (its index, and every
+// artefact, metadata and compile tree of the index), so that the
+// reference's manifest points at them: a revision tag is then a complete
+// artifact that registry garbage collection keeps and `oras copy` copies.
+// Data that is not a snapshot references nothing more.
+func (s *Store) referenced(ctx context.Context, data []byte) ([]v1.Descriptor, error) {
+	env, err := index.DecodeSigned(data)
+	if err != nil {
+		return nil, nil
+	}
+	var snap index.Snapshot
+	if json.Unmarshal(env.Payload, &snap) != nil || snap.Index.Digest == "" {
+		return nil, nil
+	}
+	rc, err := s.GetBlob(ctx, snap.Index.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("index of the snapshot: %w", err)
+	}
+	defer rc.Close()
+	vr, err := index.VerifyBlob(snap.Index, rc)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(vr, snap.Index.Size+1))
+	if err != nil {
+		return nil, fmt.Errorf("index of the snapshot: %w", err)
+	}
+	idx, err := index.DecodeIndex(b)
+	if err != nil {
+		return nil, err
+	}
+	blobs := []index.Blob{snap.Index}
+	if idx.Tree != nil {
+		blobs = append(blobs, *idx.Tree)
+	}
+	for _, p := range idx.Packages {
+		if p.Artefact != nil {
+			blobs = append(blobs, *p.Artefact)
+		}
+		blobs = append(blobs, p.Metadata)
+	}
+	seen := map[string]bool{}
+	var out []v1.Descriptor
+	for _, bl := range blobs {
+		if seen[bl.Digest] {
+			continue
+		}
+		seen[bl.Digest] = true
+		h, err := v1.NewHash(bl.Digest)
+		if err != nil {
+			return nil, err
+		}
+		mt := bl.MediaType
+		if mt == "" {
+			mt = string(blobMediaType)
+		}
+		out = append(out, v1.Descriptor{MediaType: types.MediaType(mt), Size: bl.Size, Digest: h})
+	}
+	return out, nil
+}
+
 // refArtifact is the manifest of the artifact holding data as reference
-// ref, and its config and layer.
-func refArtifact(ref string, data []byte) ([]byte, []v1.Layer, error) {
+// ref: its config, the data as its first layer, then the blobs the data
+// references.
+func refArtifact(ref string, data []byte, refs ...v1.Descriptor) ([]byte, []v1.Layer, error) {
 	cb, err := json.Marshal(refConfig{Name: ref})
 	if err != nil {
 		return nil, nil, err
@@ -175,7 +242,7 @@ func refArtifact(ref string, data []byte) ([]byte, []v1.Layer, error) {
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		Config:        *cd,
-		Layers:        []v1.Descriptor{*ld},
+		Layers:        append([]v1.Descriptor{*ld}, refs...),
 	}
 	raw, err := json.Marshal(m)
 	return raw, []v1.Layer{layer, cfg}, err

@@ -572,3 +572,33 @@ func TestNewStoreBadRepository(t *testing.T) {
 		t.Errorf("error carries the password: %v", err)
 	}
 }
+
+// TestRevisionTagReferencesItsBlobs: a revision tag's manifest points at
+// the index and every blob the index names, so that registry garbage
+// collection keeps a published revision whole.
+func TestRevisionTagReferencesItsBlobs(t *testing.T) {
+	var n counter
+	s, _ := newStoreRegistry(t, n.wrap)
+	checkPublish(t, s, &n)
+	latest, err := s.GetRef(t.Context(), "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := index.DecodeSigned(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap index.Snapshot
+	if err := json.Unmarshal(env.Payload, &snap); err != nil {
+		t.Fatal(err)
+	}
+	m := rawManifestOf(t, s, "latest")
+	layers, _ := m["layers"].([]any)
+	digests := map[string]bool{}
+	for _, l := range layers {
+		digests[l.(map[string]any)["digest"].(string)] = true
+	}
+	if !digests[snap.Index.Digest] || len(layers) < 3 {
+		t.Errorf("latest's manifest does not reference the index and the packages: %d layers", len(layers))
+	}
+}
