@@ -51,6 +51,23 @@ type Cache struct {
 // or "ghcr.io/org/cache". Loopback and localhost registries are spoken to
 // over plain HTTP, the others over HTTPS. It makes no request.
 func NewCache(repo string, opts ...Option) (*Cache, error) {
+	c, err := connect(repo, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{repo: c.repo, puller: c.puller, pusher: c.pusher}, nil
+}
+
+// client is what the cache and the store share: a repository and the
+// puller and pusher that speak to it.
+type client struct {
+	repo   name.Repository
+	puller *remote.Puller
+	pusher *remote.Pusher
+}
+
+// connect sets up a client of repo; it makes no request.
+func connect(repo string, opts []Option) (*client, error) {
 	o := defaults()
 	for _, opt := range opts {
 		opt(&o)
@@ -75,7 +92,7 @@ func NewCache(repo string, opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)
 	}
-	return &Cache{repo: r, puller: puller, pusher: pusher}, nil
+	return &client{repo: r, puller: puller, pusher: pusher}, nil
 }
 
 // String is the repository, as in "127.0.0.1:5000/etk/cache".

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -113,30 +112,11 @@ const (
 // HTTPS. Credentials come from the Docker config and its helpers unless
 // WithKeychain says otherwise. It makes no request.
 func NewStore(repo string, opts ...Option) (*Store, error) {
-	o := defaults()
-	for _, opt := range opts {
-		opt(&o)
-	}
-	r, err := name.NewRepository(repo)
+	c, err := connect(repo, opts)
 	if err != nil {
-		shown := shownRepo(repo)
-		return nil, fmt.Errorf("oci: bad repository %q: %s", shown, strings.ReplaceAll(err.Error(), repo, shown))
+		return nil, err
 	}
-	ropts := []remote.Option{
-		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.transport),
-		remote.WithRetryBackoff(o.backoff),
-		remote.WithUserAgent("etk"),
-	}
-	puller, err := remote.NewPuller(ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("oci: %w", err)
-	}
-	pusher, err := remote.NewPusher(ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("oci: %w", err)
-	}
-	return &Store{repo: r, puller: puller, pusher: pusher}, nil
+	return &Store{repo: c.repo, puller: c.puller, pusher: c.pusher}, nil
 }
 
 // String is the repository, as in "127.0.0.1:5000/etk/foundation".
