@@ -123,6 +123,7 @@ func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build
 	var meta *artifact.Metadata
 	if !s.Virtual {
 		if err := b.buildImages(ctx, s, log); err != nil {
+			b.dropImages(s)
 			return build.Outcome{}, err
 		}
 		f, err := os.Create(w.ArtefactPath())
@@ -134,6 +135,7 @@ func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build
 			err = cerr
 		}
 		if err != nil {
+			b.dropImages(s)
 			return build.Outcome{}, fmt.Errorf("artefact: %w", err)
 		}
 	}
@@ -146,6 +148,16 @@ func (b *Builder) Build(ctx context.Context, s *plan.Step, log build.Log) (build
 	}
 	b.recordHistory(s)
 	return b.done(ctx, e, false)
+}
+
+// dropImages removes the images a failed or interrupted build of s left:
+// nothing will use them, and a later build makes them again. It runs on
+// a context of its own, since the build's may be cancelled (Ctrl-C).
+func (b *Builder) dropImages(s *plan.Step) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = b.engine.Remove(ctx, s.Image)
+	_ = b.engine.Remove(ctx, s.BuilderImage)
 }
 
 // fetch looks a key up in the remote cache. A remote that fails is said
