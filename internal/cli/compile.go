@@ -97,9 +97,9 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 	if len(args) == 0 && p.manifest != nil {
 		args = p.manifest.Targets
 	}
-	engine, err := docker.New()
+	engine, err := dockerEngine(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("compile needs a Docker engine (DOCKER_HOST, else the local socket): %w", err)
 	}
 	c, err := cache.Open(f.cacheDir)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/repository"
@@ -29,8 +30,10 @@ func dockerEngine(ctx context.Context) (*docker.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !engineUp(ctx, e) {
-		return nil, fmt.Errorf("the Docker engine does not answer")
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := e.Ping(pctx); err != nil {
+		return nil, fmt.Errorf("the engine does not answer: %w", err)
 	}
 	return e, nil
 }
