@@ -26,6 +26,8 @@ type Config struct {
 	Templates *dockerfile.Templates
 	// Strict makes unknown build.yaml fields errors.
 	Strict bool
+	// Mask removes packages by "category/name" (profiles' masks).
+	Mask []string
 	// Jobs bounds parallelism; zero means GOMAXPROCS.
 	Jobs int
 	// ImageDigest resolves base images to digests for keys (optional).
@@ -52,7 +54,7 @@ func Load(ctx context.Context, cfg Config) (*Session, diag.List) {
 		}
 		cfg.Templates = t
 	}
-	t, diags := tree.Load(ctx, cfg.Trees, tree.Options{Values: cfg.Values, Strict: cfg.Strict, Jobs: cfg.Jobs})
+	t, diags := tree.Load(ctx, cfg.Trees, tree.Options{Values: cfg.Values, Strict: cfg.Strict, Jobs: cfg.Jobs, Mask: cfg.Mask})
 	if t == nil {
 		return nil, diags
 	}

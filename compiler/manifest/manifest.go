@@ -40,6 +40,8 @@ type Manifest struct {
 	Publish *Publish `yaml:"publish,omitempty"`
 	// Image is the OS image `etk image build` assembles.
 	Image *Image `yaml:"image,omitempty"`
+	// Profiles is the folder of profiles (default "profiles").
+	Profiles string `yaml:"profiles,omitempty"`
 
 	// Dir is the directory holding the manifest.
 	Dir string `yaml:"-"`

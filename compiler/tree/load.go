@@ -24,6 +24,9 @@ import (
 type Source struct {
 	Name string
 	FS   fs.FS
+	// Overlay marks a tree (a profile's) whose packages replace every
+	// version of the same category/name from the trees before it.
+	Overlay bool
 }
 
 // Options tune Load.
@@ -35,6 +38,8 @@ type Options struct {
 	Strict bool
 	// Jobs bounds the parallelism; zero means GOMAXPROCS.
 	Jobs int
+	// Mask removes packages by "category/name" (every version).
+	Mask []string
 }
 
 // Tree is a loaded, rendered package tree.
@@ -149,6 +154,7 @@ feed:
 		diags.Append(r.diags)
 		t.Packages = append(t.Packages, r.pkgs...)
 	}
+	t.Packages = overlay(t.Packages, sources, opts.Mask)
 	t.index(&diags)
 	diags.Sort()
 	if diags.HasErrors() {
@@ -297,6 +303,33 @@ func mapRendered(d *diag.Diagnostic, src, out []byte, p *spec.Package) {
 
 func isNotExist(err error) bool {
 	return err != nil && errors.Is(err, fs.ErrNotExist)
+}
+
+// overlay drops the packages an overlay tree replaces (same
+// category/name, from a tree before it) and the masked ones.
+func overlay(pkgs []*spec.Package, sources []Source, mask []string) []*spec.Package {
+	masked := map[string]bool{}
+	for _, m := range mask {
+		masked[m] = true
+	}
+	top := map[string]int{} // category/name -> the last overlay tree having it
+	for _, p := range pkgs {
+		if sources[p.Tree].Overlay && p.Tree >= top[p.PackageName()] {
+			top[p.PackageName()] = p.Tree
+		}
+	}
+	out := pkgs[:0]
+	for _, p := range pkgs {
+		name := p.PackageName()
+		if masked[name] {
+			continue
+		}
+		if t, ok := top[name]; ok && p.Tree < t {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // index sorts the packages and builds the name index, reporting duplicate

@@ -320,3 +320,54 @@ func TestExamples(t *testing.T) {
 		t.Error("no examples found")
 	}
 }
+
+func TestProfiles(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range small {
+		files[k] = v
+	}
+	files["pkgs/app/build.yaml"] = "requires: [{name: base, category: distro}]\nsteps:\n- echo {{ .Values.greeting }} > /x\n"
+	files["values/one.yaml"] = "image: busybox:1\ngreeting: flavor\n"
+	files["profiles/a/profile.yaml"] = "values: {greeting: a, image: busybox:a}\n"
+	files["profiles/b/profile.yaml"] = "values_files: [b.yaml]\ntrees: [pkgs]\nmask: [apps/other]\nimage: [apps/app]\n"
+	files["profiles/b/b.yaml"] = "greeting: b\n"
+	files["profiles/b/pkgs/app/definition.yaml"] = "name: app\ncategory: apps\nversion: 0.0.9\n"
+	files["profiles/b/pkgs/app/build.yaml"] = "requires: [{name: base, category: distro}]\nsteps:\n- echo replaced {{ .Values.greeting }} > /x\n"
+	dir := writeProject(t, files)
+	render := func(args ...string) string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "r")
+		if _, errOut, code := run(t, dir, append([]string{"render", "-o", out, "--build-only", "apps/app"}, args...)...); code != 0 {
+			t.Fatalf("render %v: %s", args, errOut)
+		}
+		m, _ := filepath.Glob(filepath.Join(out, "apps", "app-*", "build.yaml"))
+		if len(m) != 1 {
+			t.Fatalf("render %v: %v", args, m)
+		}
+		b, _ := os.ReadFile(m[0])
+		return filepath.Base(filepath.Dir(m[0])) + ": " + strings.TrimSpace(string(b))
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "app-0.1: requires: [{name: base, category: distro}]\nsteps:\n- echo flavor > /x"},
+		{[]string{"--profile", "a"}, "app-0.1: requires: [{name: base, category: distro}]\nsteps:\n- echo a > /x"},
+		// b's tree replaces apps/app, even with a lower version; b's
+		// values win over a's; --set wins over both.
+		{[]string{"--profile", "a,b"}, "app-0.0.9: requires: [{name: base, category: distro}]\nsteps:\n- echo replaced b > /x"},
+		{[]string{"--profile", "b,a"}, "app-0.0.9: requires: [{name: base, category: distro}]\nsteps:\n- echo replaced a > /x"},
+		{[]string{"--profile", "a,b", "--set", "greeting=cli"}, "app-0.0.9: requires: [{name: base, category: distro}]\nsteps:\n- echo replaced cli > /x"},
+	} {
+		if got := render(tc.args...); got != tc.want {
+			t.Errorf("%v:\n got %s\nwant %s", tc.args, got, tc.want)
+		}
+	}
+	out, _, _ := run(t, dir, "tree", "list", "--profile", "b")
+	if strings.Contains(out, "apps/other") || !strings.Contains(out, "apps/app@0.0.9") {
+		t.Errorf("profile b lists:\n%s", out)
+	}
+	if _, errOut, code := run(t, dir, "plan", "--profile", "nope"); code != 2 || !strings.Contains(errOut, `profile "nope"`) {
+		t.Errorf("unknown profile: %d %s", code, errOut)
+	}
+}

@@ -19,6 +19,7 @@ type imageFlags struct {
 	name      string
 	version   string
 	maxLayers int
+	profiles  []string
 }
 
 func newImageCmd(out *streams) *cobra.Command {
@@ -44,6 +45,7 @@ package. -t pushes it to a registry; --layout writes an OCI image layout.`,
 	fl.StringVar(&f.name, "name", "", "OS name label (default: the manifest's image.name, else its name)")
 	fl.StringVar(&f.version, "version", "", "OS version label (default: the manifest's)")
 	fl.IntVar(&f.maxLayers, "max-layers", 0, "at most `N` layers (0: one per package)")
+	fl.StringSliceVar(&f.profiles, "profile", nil, "profiles (`a,b`) whose image package set to use (the last naming one wins)")
 	cmd.AddCommand(build)
 	return cmd
 }
@@ -53,6 +55,7 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		return usagef("image build needs -t REF or --layout DIR")
 	}
 	name, version, maxLayers := f.name, f.version, f.maxLayers
+	explicit := len(args) > 0
 	if p, err := (&projectFlags{}).openProject(); err == nil && p.manifest != nil {
 		m := p.manifest
 		if img := m.Image; img != nil {
@@ -67,6 +70,15 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 			}
 			if maxLayers == 0 {
 				maxLayers = img.MaxLayers
+			}
+		}
+		for _, pn := range f.profiles {
+			prof, err := m.LoadProfile(pn)
+			if err != nil {
+				return &UsageError{err}
+			}
+			if len(prof.Image) > 0 && !explicit {
+				args = prof.Image
 			}
 		}
 		if name == "" {

@@ -17,14 +17,15 @@ import (
 
 // projectFlags are the flags every tree command shares.
 type projectFlags struct {
-	dir     string
-	trees   []string
-	values  []string
-	flavor  string
-	set     []string
-	strict  bool
-	jobs    int
-	noWarns bool
+	dir      string
+	trees    []string
+	values   []string
+	flavor   string
+	set      []string
+	strict   bool
+	jobs     int
+	noWarns  bool
+	profiles []string
 }
 
 func (f *projectFlags) AddFlags(cmd *cobra.Command) {
@@ -37,6 +38,7 @@ func (f *projectFlags) AddFlags(cmd *cobra.Command) {
 	fl.BoolVar(&f.strict, "strict", false, "treat unknown build.yaml fields as errors")
 	fl.IntVar(&f.jobs, "jobs", 0, "parallel jobs (default: number of CPUs)")
 	fl.BoolVar(&f.noWarns, "no-warnings", false, "do not print warnings")
+	fl.StringSliceVar(&f.profiles, "profile", nil, "profiles to overlay, in order (`a,b`: b wins over a); see profiles/")
 }
 
 func (f *projectFlags) Validate() error {
@@ -45,6 +47,9 @@ func (f *projectFlags) Validate() error {
 	}
 	if len(f.trees) > 0 && f.flavor != "" {
 		return usagef("--flavor needs a manifest; with --tree, pass --values files instead")
+	}
+	if len(f.trees) > 0 && len(f.profiles) > 0 {
+		return usagef("--profile needs a manifest")
 	}
 	if _, err := values.ParseSet(f.set); err != nil {
 		return &UsageError{err}
@@ -56,6 +61,7 @@ func (f *projectFlags) Validate() error {
 // load the trees with for one flavor.
 type project struct {
 	manifest *manifest.Manifest
+	profiles []*manifest.Profile
 	cfg      compiler.Config
 	flavor   string
 }
@@ -92,6 +98,21 @@ func (f *projectFlags) openProject() (*project, error) {
 				return nil, fmt.Errorf("%s: trees: %s is not a directory", m.File, t)
 			}
 			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs)})
+		}
+		for _, name := range f.profiles {
+			prof, err := m.LoadProfile(name)
+			if err != nil {
+				return nil, &UsageError{err}
+			}
+			p.profiles = append(p.profiles, prof)
+			for _, t := range prof.Trees {
+				abs := prof.Path(t)
+				if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+					return nil, fmt.Errorf("profile %s: trees: %s is not a directory", name, t)
+				}
+				p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs), Overlay: true})
+			}
+			p.cfg.Mask = append(p.cfg.Mask, prof.Mask...)
 		}
 		if m.Templates != "" {
 			abs := m.Path(m.Templates)
@@ -130,14 +151,35 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 			p.flavor = p.manifest.Flavor
 		}
 	}
-	files = append(files, f.values...)
 	var layers []values.Values
-	for _, file := range files {
+	load := func(file string) error {
 		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), shortPath(file))
 		if err != nil {
 			return err
 		}
 		layers = append(layers, v)
+		return nil
+	}
+	for _, file := range files {
+		if err := load(file); err != nil {
+			return err
+		}
+	}
+	// Profiles, in order, over the flavor; then --values and --set.
+	for _, prof := range p.profiles {
+		for _, file := range prof.ValuesFiles {
+			if err := load(prof.Path(file)); err != nil {
+				return err
+			}
+		}
+		if prof.Values != nil {
+			layers = append(layers, values.Normalize(prof.Values).(values.Values))
+		}
+	}
+	for _, file := range f.values {
+		if err := load(file); err != nil {
+			return err
+		}
 	}
 	set, err := values.ParseSet(f.set)
 	if err != nil {
