@@ -257,7 +257,9 @@ func verify(b []byte, t index.Trust) (*index.Snapshot, error) {
 type Repo struct {
 	Snapshot *index.Snapshot
 	Index    *index.Index
-	store    Store
+	// Signers are the ids of the keys whose signatures the snapshot has.
+	Signers []string
+	store   Store
 }
 
 // Open reads the latest revision (rev 0) or revision rev of a repository,
@@ -272,9 +274,17 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := verify(b, t)
+	signed, err := index.DecodeSigned(b)
 	if err != nil {
 		return nil, err
+	}
+	snap, err := t.Verify(signed)
+	if err != nil {
+		return nil, err
+	}
+	var signers []string
+	for _, sig := range signed.Signatures {
+		signers = append(signers, sig.KeyID)
 	}
 	rc, err := s.GetBlob(ctx, snap.Index.Digest)
 	if err != nil {
@@ -293,7 +303,7 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Repo{Snapshot: snap, Index: idx, store: s}, nil
+	return &Repo{Snapshot: snap, Index: idx, Signers: signers, store: s}, nil
 }
 
 // Fetch opens a blob of the repository, verified as it is read: the

@@ -56,8 +56,12 @@ type readyOnce struct {
 type options struct {
 	epoch  time.Time
 	tmpDir string
-	remote Remote
-	push   bool
+	remotes []remote
+}
+
+type remote struct {
+	r    Remote
+	push bool
 }
 
 // Remote is a build cache shared through a registry.
@@ -70,9 +74,10 @@ type Remote interface {
 
 // WithRemote shares builds through r: a key missing locally is fetched
 // from it before anything is built, and with push every entry of the run
-// is pushed to it.
+// is pushed to it. Several remotes are tried in the order given (a
+// registry cache, upstream repositories).
 func WithRemote(r Remote, push bool) Option {
-	return func(o *options) { o.remote, o.push = r, push }
+	return func(o *options) { o.remotes = append(o.remotes, remote{r, push}) }
 }
 
 // Option tunes a Builder.
@@ -163,17 +168,23 @@ func (b *Builder) dropImages(s *plan.Step) {
 // fetch looks a key up in the remote cache. A remote that fails is said
 // in the log and builds go on: it only saves time.
 func (b *Builder) fetch(ctx context.Context, s *plan.Step, log build.Log) (*cache.Entry, bool) {
-	if b.opts.remote == nil {
-		return nil, false
+	for _, rm := range b.opts.remotes {
+		if e, ok := b.fetchFrom(ctx, rm.r, s, log); ok {
+			return e, true
+		}
 	}
+	return nil, false
+}
+
+func (b *Builder) fetchFrom(ctx context.Context, r Remote, s *plan.Step, log build.Log) (*cache.Entry, bool) {
 	w, err := b.cache.Create(s.Key)
 	if err != nil {
 		return nil, false
 	}
 	defer w.Abort()
-	found, err := b.opts.remote.Fetch(ctx, s.Key, w)
+	found, err := r.Fetch(ctx, s.Key, w)
 	if err != nil {
-		log("etk: remote cache: " + err.Error())
+		log(fmt.Sprintf("etk: %s: %v", r, err))
 		return nil, false
 	}
 	if !found {
@@ -181,7 +192,7 @@ func (b *Builder) fetch(ctx context.Context, s *plan.Step, log build.Log) (*cach
 	}
 	e, err := w.Commit()
 	if err != nil {
-		log("etk: remote cache: " + err.Error())
+		log(fmt.Sprintf("etk: %s: %v", r, err))
 		return nil, false
 	}
 	b.recordHistory(s)
@@ -190,9 +201,11 @@ func (b *Builder) fetch(ctx context.Context, s *plan.Step, log build.Log) (*cach
 
 // done pushes an entry when asked to and describes it.
 func (b *Builder) done(ctx context.Context, e *cache.Entry, cached bool) (build.Outcome, error) {
-	if b.opts.remote != nil && b.opts.push {
-		if err := b.opts.remote.Push(ctx, e); err != nil {
-			return build.Outcome{}, err
+	for _, rm := range b.opts.remotes {
+		if rm.push {
+			if err := rm.r.Push(ctx, e); err != nil {
+				return build.Outcome{}, err
+			}
 		}
 	}
 	return outcome(e, cached)

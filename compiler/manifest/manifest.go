@@ -42,6 +42,9 @@ type Manifest struct {
 	Image *Image `yaml:"image,omitempty"`
 	// Profiles is the folder of profiles (default "profiles").
 	Profiles string `yaml:"profiles,omitempty"`
+	// Extends are the upstream repositories the project builds on, pinned
+	// in etk.lock.
+	Extends []Upstream `yaml:"extends,omitempty"`
 
 	// Dir is the directory holding the manifest.
 	Dir string `yaml:"-"`

@@ -18,6 +18,7 @@ import (
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/plan"
+	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/oci"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -115,7 +116,7 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		return err
 	}
 	if f.dryRun {
-		return printPlanStatus(io, pl, c)
+		return printPlanStatus(io, pl, c, p.upstreams)
 	}
 	steps := pl.Steps
 	if f.onlyTarget {
@@ -135,6 +136,10 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		}
 	}
 	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(filepath.Join(c.Dir(), "tmp"))}
+	// A package whose key an upstream has is the upstream's: taken, not built.
+	for _, u := range p.upstreams {
+		opts = append(opts, builder.WithRemote(u, false))
+	}
 	if f.cacheRepo != "" {
 		remote, err := oci.NewCache(f.cacheRepo)
 		if err != nil {
@@ -199,7 +204,7 @@ func sourceDateEpoch() time.Time {
 	return time.Unix(0, 0).UTC()
 }
 
-func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache) error {
+func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache, ups []*repository.Upstream) error {
 	w := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "LEVEL\tPACKAGE\tKEY\tSTATUS")
 	for i, l := range pl.Levels {
@@ -207,6 +212,12 @@ func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache) error {
 			status := "cached"
 			if _, ok := c.Get(s.Key); !ok {
 				status = "build: " + whyRebuild(c, s)
+				for _, u := range ups {
+					if p, ok := u.Has(s.Key); ok {
+						status = "upstream " + u.Name + " (" + p.ID + ")"
+						break
+					}
+				}
 			}
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", i, s.ID, s.Key[:16], status)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -279,5 +280,61 @@ func TestDockerPublishInstallImage(t *testing.T) {
 	d2 := must("image", "build", "--repo", folder, "--trust", key+".pub", "--layout", layout+"2", "-t", "etk/test:1", "apps/slow", "apps/quick")
 	if strings.Fields(d1)[0] != strings.Fields(d2)[0] || !strings.HasPrefix(d1, "sha256:") {
 		t.Errorf("image digests differ: %q vs %q", d1, d2)
+	}
+}
+
+// TestDockerDerivative: a derivative pins an upstream repository, adds a
+// package, replaces one; a compile on an empty cache builds exactly those
+// and takes the rest from the upstream, verified.
+func TestDockerDerivative(t *testing.T) {
+	dockertest.Engine(t)
+	bin, err := etkBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := slowTree(t)
+	work := t.TempDir()
+	key := filepath.Join(work, "up.key")
+	repo := filepath.Join(work, "up-repo")
+	for _, args := range [][]string{
+		{"compile", "--cache-dir", filepath.Join(work, "up-cache")},
+		{"repo", "keygen", "-o", key},
+		{"publish", "--cache-dir", filepath.Join(work, "up-cache"), "--sign-key", key, "--to", repo},
+	} {
+		if _, errOut, code := runBin(t, bin, up, args...); code != 0 {
+			t.Fatalf("upstream %v: %s", args, errOut)
+		}
+	}
+	der := writeProject(t, map[string]string{
+		"manifest.yaml":              fmt.Sprintf("name: derivative\ntrees: [pkgs]\nextends:\n- name: up\n  url: %s\n  trust: [%s]\n", repo, key+".pub"),
+		"pkgs/quick/definition.yaml": "name: quick\ncategory: apps\nversion: 2\n",
+		"pkgs/quick/build.yaml":      "requires: [{name: base, category: distro}]\nsteps:\n- echo quicker > /quick.txt\n",
+		"pkgs/brand/definition.yaml": "name: brand\ncategory: apps\nversion: 1\nrequires: [{name: slow, category: apps}]\n",
+		"pkgs/brand/build.yaml":      "requires: [{name: base, category: distro}]\nsteps:\n- echo branded > /etc/brand\n",
+	})
+	if _, errOut, code := runBin(t, bin, der, "plan"); code == 0 || !strings.Contains(errOut, "run etk lock") {
+		t.Errorf("plan without a lock: %d %s", code, errOut)
+	}
+	if _, errOut, code := runBin(t, bin, der, "lock"); code != 0 {
+		t.Fatalf("lock: %s", errOut)
+	}
+	out, errOut, code := runBin(t, bin, der, "compile", "--cache-dir", filepath.Join(work, "der-cache"), "-o", "json")
+	if code != 0 {
+		t.Fatalf("derivative compile: %s", errOut)
+	}
+	ev := events(t, out)
+	got := append([]string(nil), ev["built"]...)
+	sort.Strings(got)
+	if strings.Join(got, " ") != "apps/brand@1 apps/quick@2" {
+		t.Errorf("built %v, want only the derivative's own packages", got)
+	}
+	if !contains(ev["cached"], "distro/base@1") || !contains(ev["cached"], "apps/slow@1") {
+		t.Errorf("taken from the upstream: %v", ev["cached"])
+	}
+	// A lock that does not match the repository is refused.
+	lock, _ := os.ReadFile(filepath.Join(der, "etk.lock"))
+	os.WriteFile(filepath.Join(der, "etk.lock"), []byte(strings.Replace(string(lock), "snapshot: sha256:", "snapshot: sha256:0", 1)), 0o644)
+	if _, errOut, code := runBin(t, bin, der, "plan"); code == 0 || !strings.Contains(errOut, "is not the one etk.lock pins") {
+		t.Errorf("tampered lock: %d %s", code, errOut)
 	}
 }

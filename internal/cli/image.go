@@ -56,8 +56,7 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 	}
 	name, version, maxLayers := f.name, f.version, f.maxLayers
 	explicit := len(args) > 0
-	if p, err := (&projectFlags{}).openProject(); err == nil && p.manifest != nil {
-		m := p.manifest
+	if m := currentManifest(); m != nil {
 		if img := m.Image; img != nil {
 			if len(args) == 0 {
 				args = img.Packages

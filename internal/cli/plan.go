@@ -69,7 +69,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 				return explain(io, s, pl, f.explain)
 			}
 			if c, ok := openCacheIfExists(f.cacheDir); ok && f.output == "text" {
-				return printPlanStatus(io, pl, c)
+				return printPlanStatus(io, pl, c, p.upstreams)
 			}
 			return f.print(io, pl)
 		},

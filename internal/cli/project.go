@@ -12,6 +12,7 @@ import (
 	"github.com/etk-build/etk/compiler/manifest"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
+	"github.com/etk-build/etk/repository"
 	"github.com/spf13/cobra"
 )
 
@@ -60,15 +61,19 @@ func (f *projectFlags) Validate() error {
 // project is what the flags select: a manifest (or none) and the config to
 // load the trees with for one flavor.
 type project struct {
-	manifest *manifest.Manifest
-	profiles []*manifest.Profile
-	cfg      compiler.Config
-	flavor   string
+	manifest  *manifest.Manifest
+	upstreams []*repository.Upstream
+	// upstreamValues are what the upstreams rendered their packages
+	// with: the lowest layer of values.
+	upstreamValues values.Values
+	profiles       []*manifest.Profile
+	cfg            compiler.Config
+	flavor         string
 }
 
 // openProject resolves -C, the manifest and --tree into trees and templates;
 // values are left to withFlavor.
-func (f *projectFlags) openProject() (*project, error) {
+func (f *projectFlags) openProject(ctx context.Context) (*project, error) {
 	if f.dir != "" {
 		if err := os.Chdir(f.dir); err != nil {
 			return nil, usagef("-C: %v", err)
@@ -92,12 +97,17 @@ func (f *projectFlags) openProject() (*project, error) {
 			return nil, err
 		}
 		p.manifest = m
+		if err := p.loadUpstreams(ctx); err != nil {
+			return nil, err
+		}
 		for _, t := range m.Trees {
 			abs := m.Path(t)
 			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 				return nil, fmt.Errorf("%s: trees: %s is not a directory", m.File, t)
 			}
-			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs)})
+			// Over upstream trees, a project's package replaces the
+			// upstream's of the same name.
+			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs), Overlay: len(p.upstreams) > 0})
 		}
 		for _, name := range f.profiles {
 			prof, err := m.LoadProfile(name)
@@ -152,6 +162,9 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 		}
 	}
 	var layers []values.Values
+	if p.upstreamValues != nil {
+		layers = append(layers, p.upstreamValues)
+	}
 	load := func(file string) error {
 		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), shortPath(file))
 		if err != nil {
@@ -192,7 +205,7 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 // load opens the project for the selected flavor and loads it, printing
 // warnings.
 func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session, *project, error) {
-	p, err := f.openProject()
+	p, err := f.openProject(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,6 +227,19 @@ func (f *projectFlags) printWarnings(io *streams, diags diag.List) {
 	for _, w := range diags.Warnings() {
 		fmt.Fprintln(io.errOut, w.Error())
 	}
+}
+
+// currentManifest is the manifest of the working directory, if any.
+func currentManifest() *manifest.Manifest {
+	path, err := manifest.Find(".")
+	if err != nil {
+		return nil
+	}
+	m, err := manifest.Load(path)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // shortPath shows a path relative to the working directory when it is

@@ -64,9 +64,9 @@ func (f *repoFlags) open(ctx context.Context, rev int64) (*repository.Repo, erro
 func (f *repoFlags) trusted() (index.Trust, error) {
 	files := f.trust
 	if len(files) == 0 {
-		if p, err := (&projectFlags{}).openProject(); err == nil && p.manifest != nil && p.manifest.Publish != nil {
-			for _, k := range p.manifest.Publish.TrustedKeys {
-				files = append(files, p.manifest.Path(k))
+		if m := currentManifest(); m != nil && m.Publish != nil {
+			for _, k := range m.Publish.TrustedKeys {
+				files = append(files, m.Path(k))
 			}
 		}
 	}

@@ -302,7 +302,7 @@ there is an error.`,
 }
 
 func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
-	p, err := f.openProject()
+	p, err := f.openProject(cmd.Context())
 	if err != nil {
 		return err
 	}
