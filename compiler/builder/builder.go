@@ -54,8 +54,8 @@ type readyOnce struct {
 }
 
 type options struct {
-	epoch  time.Time
-	tmpDir string
+	epoch   time.Time
+	tmpDir  string
 	remotes []remote
 }
 

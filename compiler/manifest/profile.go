@@ -18,9 +18,9 @@ const ProfileFile = "profile.yaml"
 // replaces the same category/name from before), masks add up, and the
 // last profile naming image packages decides them.
 type Profile struct {
-	Name        string         `yaml:"-"`
-	Dir         string         `yaml:"-"`
-	Description string         `yaml:"description,omitempty"`
+	Name        string `yaml:"-"`
+	Dir         string `yaml:"-"`
+	Description string `yaml:"description,omitempty"`
 	// Values are layered over the flavor's values, after ValuesFiles.
 	Values map[string]any `yaml:"values,omitempty"`
 	// ValuesFiles are values files, relative to the profile folder.
