@@ -34,12 +34,13 @@ KEY      ?= $(HOME)/.config/etk/keys/etk.key
 REPO     ?= oci://127.0.0.1:5000/etk/foundation
 OS_IMAGE ?= 127.0.0.1:5000/etk/os:0.1.0
 
-os: foundation ## the main job: compile the foundation, publish it signed, install it into a folder, assemble its OS image
+os: foundation ## the main job: compile the foundation, publish it signed, install it into a folder, assemble its OS image, announce it on the stable channel
 	@[ -f $(KEY) ] || { mkdir -p $(dir $(KEY)) && $(BIN) repo keygen -o $(KEY); }
 	$(BIN) publish --flavor debian-amd64 $(COMPILE_FLAGS) --sign-key $(KEY) --to $(REPO) --to $(OUT)/repo
 	$(BIN) repo verify --repo $(REPO) --trust $(KEY).pub
 	$(BIN) install --root $(OUT)/root --repo $(OUT)/repo --trust $(KEY).pub meta/foundation
-	$(BIN) image build --repo $(REPO) --trust $(KEY).pub -t $(OS_IMAGE) meta/foundation
+	d=$$($(BIN) image build --repo $(REPO) --trust $(KEY).pub -t $(OS_IMAGE) meta/foundation) && \
+	  $(BIN) channel publish --to $(REPO) --sign-key $(KEY) --version 0.1.0 $(OS_IMAGE)@$$d
 
 test: ## run the tests (the corpus tests need ../shared beside the repo)
 	$(GO) test -race -count=1 ./...

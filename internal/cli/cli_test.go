@@ -304,7 +304,7 @@ func TestExamples(t *testing.T) {
 				switch args[0] {
 				case "compile":
 					dockertest.Engine(t)
-				case "publish", "repo", "install", "uninstall", "image":
+				case "publish", "repo", "install", "uninstall", "image", "channel":
 					// They work on built and published packages, and
 					// run in order in TestDockerPublishInstallImage.
 					t.Skip("covered end to end by TestDockerPublishInstallImage")

@@ -281,6 +281,13 @@ func TestDockerPublishInstallImage(t *testing.T) {
 	if strings.Fields(d1)[0] != strings.Fields(d2)[0] || !strings.HasPrefix(d1, "sha256:") {
 		t.Errorf("image digests differ: %q vs %q", d1, d2)
 	}
+	// Announce it on the stable channel of both repositories; read it back.
+	for _, repo := range []string{folder, oci} {
+		must("channel", "publish", "--to", repo, "--sign-key", key, "--version", "1", "etk/test:1@"+strings.Fields(d1)[0])
+		if out := must("channel", "list", "--repo", repo, "--trust", key+".pub"); !strings.Contains(out, "etk/test:1@"+strings.Fields(d1)[0]) {
+			t.Errorf("channel of %s: %s", repo, out)
+		}
+	}
 }
 
 // TestDockerDerivative: a derivative pins an upstream repository, adds a

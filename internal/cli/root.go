@@ -55,7 +55,7 @@ directory like go.mod (or -C DIR); --tree DIR works on a bare tree instead.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{err} })
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
-	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io))
+	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io), newChannelCmd(io))
 	return root
 }
 

@@ -25,6 +25,9 @@ var revisionRE = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
 // tagOf maps a reference name to its tag: latest to latest,
 // snapshots/<N> to rev-<N>. Nothing else maps, so that the mapping stays
 // one-to-one and clear of other tools' tags (sha256-<hex> referrers).
+// channelTagRE keeps "channel-<name>" a valid tag (at most 128 bytes).
+var channelTagRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
 func tagOf(ref string) (string, error) {
 	if ref == repository.LatestRef {
 		return "latest", nil
@@ -32,7 +35,10 @@ func tagOf(ref string) (string, error) {
 	if rev, ok := strings.CutPrefix(ref, "snapshots/"); ok && revisionRE.MatchString(rev) {
 		return "rev-" + rev, nil
 	}
-	return "", fmt.Errorf("reference %q has no tag: only %s and snapshots/<revision> have", ref, repository.LatestRef)
+	if ch, ok := strings.CutPrefix(ref, "channels/"); ok && channelTagRE.MatchString(ch) {
+		return "channel-" + ch, nil
+	}
+	return "", fmt.Errorf("reference %q has no tag: only %s, snapshots/<revision> and channels/<name> have", ref, repository.LatestRef)
 }
 
 // refConfig is the config blob of a reference artifact.

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
+	"github.com/spf13/cobra"
+)
+
+func newChannelCmd(out *streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "channel", Short: "Upgrade channels: the OS image versions installed systems upgrade to"}
+	cmd.AddCommand(newChannelPublishCmd(out), newChannelListCmd(out))
+	return cmd
+}
+
+func newChannelPublishCmd(out *streams) *cobra.Command {
+	var to []string
+	var signKey, channel, version, name string
+	var revision int64
+	cmd := &cobra.Command{
+		Use:   "publish IMAGE@DIGEST",
+		Short: "Add an OS image version to a repository's upgrade channel (signed)",
+		Long: `Add IMAGE@DIGEST (what etk image build printed) as --version to the channel
+of each repository of --to, signed; republishing a version makes it the
+newest. Installed systems and derivatives read the channel to find the next
+image, pinned by digest.`,
+		Example: "  etk channel publish --to /tmp/etk-example-repo --sign-key /tmp/etk-example.key --version 0.1.0 etk.local/foundation:0.1.0@sha256:…",
+		Args:    usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, digest, ok := strings.Cut(args[0], "@")
+			if !ok || !strings.HasPrefix(digest, "sha256:") {
+				return usagef("want IMAGE@sha256:DIGEST, got %q", args[0])
+			}
+			if version == "" {
+				return usagef("channel publish needs --version")
+			}
+			key, err := signingKey(signKey)
+			if err != nil {
+				return err
+			}
+			if len(to) == 0 {
+				return usagef("channel publish needs --to URL")
+			}
+			if name == "" {
+				if m := currentManifest(); m != nil {
+					name = m.Name
+					if m.Publish != nil && m.Publish.Name != "" {
+						name = m.Publish.Name
+					}
+				}
+			}
+			for _, url := range to {
+				s, err := openStore(url)
+				if err != nil {
+					return err
+				}
+				e := index.ChannelEntry{Version: version, Image: ref, Digest: digest, Revision: revision, Published: sourceDateEpochOrNow().Truncate(time.Second)}
+				c, err := repository.PublishChannel(cmd.Context(), s, key, name, channel, e)
+				if err != nil {
+					return fmt.Errorf("%s: %w", url, err)
+				}
+				fmt.Fprintf(out.errOut, "%s: channel %s now has %d version(s), newest %s\n", url, channel, len(c.Entries), version)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&to, "to", nil, "repository `URL` (repeatable)")
+	cmd.Flags().StringVar(&signKey, "sign-key", "", "private key `FILE` (or ETK_SIGN_KEY)")
+	cmd.Flags().StringVar(&channel, "channel", "stable", "channel `NAME`")
+	cmd.Flags().StringVar(&version, "version", "", "the image's OS `VERSION`")
+	cmd.Flags().StringVar(&name, "name", "", "the repository's name (default: the manifest's)")
+	cmd.Flags().Int64Var(&revision, "revision", 0, "the repository revision the image was assembled from")
+	return cmd
+}
+
+func newChannelListCmd(out *streams) *cobra.Command {
+	f := &repoFlags{}
+	var channel string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List a channel's image versions, oldest first (verified)",
+		Example: "  etk channel list --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.url == "" {
+				return usagef("--repo URL is required")
+			}
+			trust, err := f.trusted()
+			if err != nil {
+				return err
+			}
+			s, err := openStore(f.url)
+			if err != nil {
+				return err
+			}
+			c, err := repository.ReadChannel(cmd.Context(), s, trust, channel)
+			if err != nil {
+				return fmt.Errorf("%s: channel %s: %w", f.url, channel, err)
+			}
+			w := tabwriter.NewWriter(out.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "VERSION\tIMAGE\tREVISION\tPUBLISHED")
+			for _, e := range c.Entries {
+				fmt.Fprintf(w, "%s\t%s@%s\t%d\t%s\n", e.Version, e.Image, e.Digest, e.Revision, e.Published.Format(time.RFC3339))
+			}
+			return w.Flush()
+		},
+	}
+	f.AddFlags(cmd)
+	cmd.Flags().StringVar(&channel, "channel", "stable", "channel `NAME`")
+	return cmd
+}
