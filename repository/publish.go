@@ -20,6 +20,10 @@ import (
 type Entry struct {
 	Metadata []byte
 	Artefact string
+	// Source, when set, is the repository that already holds the
+	// artefact (an upstream): the index refers to it there instead of
+	// copying it.
+	Source string
 }
 
 // PublishOptions describe a publication.
@@ -101,10 +105,14 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 			Description: m.Description, Requires: m.Requires, Conflicts: m.Conflicts, Provides: m.Provides, Key: m.Key,
 			Metadata: index.NewBlob(e.Metadata, MetadataMediaType)}
 		if m.Artefact != nil {
+			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
+		}
+		if m.Artefact != nil && e.Source != "" {
+			p.Source = e.Source
+		} else if m.Artefact != nil {
 			if e.Artefact == "" {
 				return nil, fmt.Errorf("publish %s: its artefact file is missing", m.ID)
 			}
-			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
 			n, err := putFile(ctx, s, *p.Artefact, e.Artefact)
 			if err != nil {
 				return nil, fmt.Errorf("publish %s: %w", m.ID, err)
@@ -259,7 +267,42 @@ type Repo struct {
 	Index    *index.Index
 	// Signers are the ids of the keys whose signatures the snapshot has.
 	Signers []string
-	store   Store
+	// OpenSource opens the repository a package's Source names; without
+	// it, packages kept elsewhere cannot be fetched.
+	OpenSource func(url string) (Store, error)
+	store      Store
+}
+
+// FetchArtefact opens a package's artefact, from this repository or from
+// the one its Source names, verified against the digest this repository's
+// signed index gives.
+func (r *Repo) FetchArtefact(ctx context.Context, p index.Package) (io.ReadCloser, error) {
+	if p.Artefact == nil {
+		return nil, fmt.Errorf("%s has no artefact", p.ID)
+	}
+	if p.Source == "" {
+		return r.Fetch(ctx, *p.Artefact)
+	}
+	if r.OpenSource == nil {
+		return nil, fmt.Errorf("%s: its artefact is kept in %s, which this reader cannot open", p.ID, p.Source)
+	}
+	s, err := r.OpenSource(p.Source)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID, err)
+	}
+	rc, err := s.GetBlob(ctx, p.Artefact.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("%s: artefact in %s: %w", p.ID, p.Source, err)
+	}
+	vr, err := index.VerifyBlob(*p.Artefact, rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{vr, rc}, nil
 }
 
 // Open reads the latest revision (rev 0) or revision rev of a repository,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +225,62 @@ func TestPublishCompileTree(t *testing.T) {
 	defer rc.Close()
 	if b, err := io.ReadAll(rc); err != nil || string(b) != "a tar of the trees" {
 		t.Errorf("compile tree: %q %v", b, err)
+	}
+}
+
+// TestReferUpstream: a derivative's index may refer to artefacts kept in
+// its upstream; readers fetch them there, verified by the derivative's
+// own signed digests.
+func TestReferUpstream(t *testing.T) {
+	ctx := context.Background()
+	upDir := t.TempDir()
+	up, _ := dir.Open(upDir)
+	k, trust := key(t)
+	es := entries(t, 2, "a")
+	if _, err := repository.Publish(ctx, up, es, opts(k)); err != nil {
+		t.Fatal(err)
+	}
+	der, _ := dir.Open(t.TempDir())
+	for i := range es {
+		es[i].Source = upDir
+	}
+	r, err := repository.Publish(ctx, der, es, opts(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Uploaded != 3 { // two metadata files and the index: no artefact
+		t.Errorf("uploaded %d blobs, want 3", r.Uploaded)
+	}
+	repo, err := repository.Open(ctx, der, trust, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := repo.Index.Packages[0]
+	if p.Source != upDir {
+		t.Fatalf("source %q", p.Source)
+	}
+	if _, err := repo.FetchArtefact(ctx, p); err == nil {
+		t.Error("fetched from a source without knowing how to open it")
+	}
+	repo.OpenSource = func(url string) (repository.Store, error) { return dir.Open(url) }
+	rc, err := repo.FetchArtefact(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !strings.HasPrefix(string(b), "artefact 0") {
+		t.Errorf("artefact from the upstream: %q %v", b, err)
+	}
+	// A source serving other bytes under the digest is refused.
+	blob := filepath.Join(upDir, "blobs", "sha256", strings.TrimPrefix(p.Artefact.Digest, "sha256:"))
+	os.WriteFile(blob, []byte("artefact 0 evil"), 0o644)
+	rc, err = repo.FetchArtefact(ctx, p)
+	if err == nil {
+		_, err = io.ReadAll(rc)
+		rc.Close()
+	}
+	if err == nil {
+		t.Error("a tampered upstream artefact was accepted")
 	}
 }

@@ -24,7 +24,9 @@ import (
 // equals an upstream package's is that package, byte for byte, and is
 // taken from the upstream instead of being built.
 type Upstream struct {
-	Name  string
+	Name string
+	// URL is where the upstream is, for derivatives that refer to it.
+	URL   string
 	Repo  *Repo
 	byKey map[string]index.Package
 }
@@ -58,7 +60,7 @@ func (u *Upstream) Fetch(ctx context.Context, key string, w *cache.Writer) (bool
 		return false, fmt.Errorf("%s metadata: %w", p.ID, err)
 	}
 	if p.Artefact != nil {
-		rc, err := u.Repo.Fetch(ctx, *p.Artefact)
+		rc, err := u.Repo.FetchArtefact(ctx, p)
 		if err != nil {
 			return false, err
 		}

@@ -338,6 +338,33 @@ func TestDockerDerivative(t *testing.T) {
 	if !contains(ev["cached"], "distro/base@1") || !contains(ev["cached"], "apps/slow@1") {
 		t.Errorf("taken from the upstream: %v", ev["cached"])
 	}
+	// The derivative's repository refers to the upstream artefacts it
+	// reuses; installing from it fetches them from the upstream, verified.
+	dkey := filepath.Join(work, "der.key")
+	drepo := filepath.Join(work, "der-repo")
+	for _, args := range [][]string{
+		{"repo", "keygen", "-o", dkey},
+		{"publish", "--cache-dir", filepath.Join(work, "der-cache"), "--sign-key", dkey, "--to", drepo},
+		{"repo", "verify", "--repo", drepo, "--trust", dkey + ".pub"},
+		{"install", "--root", filepath.Join(work, "root"), "--repo", drepo, "--trust", dkey + ".pub", "apps/brand"},
+		{"publish", "--cache-dir", filepath.Join(work, "der-cache"), "--sign-key", dkey, "--to", drepo + "-copy", "--copy-upstream"},
+	} {
+		if _, errOut, code := runBin(t, bin, der, args...); code != 0 {
+			t.Fatalf("derivative %v: %s", args, errOut)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(work, "root", "slow.txt")); err != nil || string(b) != "done\n" {
+		t.Errorf("upstream package installed from the derivative: %q %v", b, err)
+	}
+	count := func(repo string) int {
+		m, _ := filepath.Glob(filepath.Join(repo, "blobs", "sha256", "*"))
+		return len(m)
+	}
+	// Copying adds the two upstream artefacts (base and slow).
+	if refer, copied := count(drepo), count(drepo+"-copy"); copied != refer+2 {
+		t.Errorf("blobs: %d referring, %d copying; want 2 more when copying", refer, copied)
+	}
+
 	// A lock that does not match the repository is refused.
 	lock, _ := os.ReadFile(filepath.Join(der, "etk.lock"))
 	os.WriteFile(filepath.Join(der, "etk.lock"), []byte(strings.Replace(string(lock), "snapshot: sha256:", "snapshot: sha256:0", 1)), 0o644)

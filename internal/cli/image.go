@@ -106,8 +106,8 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 	for _, p := range set {
 		l := image.Layer{ID: p.ID, Key: p.Key}
 		if p.Artefact != nil {
-			blob := *p.Artefact
-			l.Artefact = func() (io.ReadCloser, error) { return repo.Fetch(ctx, blob) }
+			pkg := p
+			l.Artefact = func() (io.ReadCloser, error) { return repo.FetchArtefact(ctx, pkg) }
 		}
 		cfg.Packages = append(cfg.Packages, l)
 	}

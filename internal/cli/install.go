@@ -96,7 +96,7 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 		}
 		var art io.ReadCloser
 		if p.Artefact != nil {
-			if art, err = repo.Fetch(ctx, *p.Artefact); err != nil {
+			if art, err = repo.FetchArtefact(ctx, p); err != nil {
 				return fmt.Errorf("%s: %w", p.ID, err)
 			}
 		}

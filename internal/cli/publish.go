@@ -22,6 +22,7 @@ type publishFlags struct {
 	name     string
 	force    bool
 	ttl      time.Duration
+	copyUp   bool
 }
 
 func newPublishCmd(io *streams) *cobra.Command {
@@ -53,6 +54,7 @@ ETK_SIGN_KEY holding the key file's content (for CI secrets).`,
 	fl.StringVar(&f.name, "name", "", "repository name (default: the manifest's publish.name, else its name)")
 	fl.BoolVar(&f.force, "force", false, "publish a new revision even when nothing changed")
 	fl.DurationVar(&f.ttl, "ttl", 30*24*time.Hour, "how long the revision's signature is valid")
+	fl.BoolVar(&f.copyUp, "copy-upstream", false, "copy the artefacts a derivative reuses from its upstreams, instead of referring to them there")
 	return cmd
 }
 
@@ -123,7 +125,20 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 		if err != nil {
 			return err
 		}
-		entries = append(entries, repository.Entry{Metadata: meta, Artefact: e.Artefact})
+		entry := repository.Entry{Metadata: meta, Artefact: e.Artefact}
+		if !f.copyUp {
+			// A package an upstream has stays there: the index refers to it.
+			for _, u := range p.upstreams {
+				if up, ok := u.Has(st.Key); ok && up.Artefact != nil {
+					entry.Source = up.Source
+					if entry.Source == "" {
+						entry.Source = u.URL
+					}
+					break
+				}
+			}
+		}
+		entries = append(entries, entry)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("not built (run etk compile first): %s", strings.Join(missing, ", "))

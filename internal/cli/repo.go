@@ -58,6 +58,7 @@ func (f *repoFlags) open(ctx context.Context, rev int64) (*repository.Repo, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.url, err)
 	}
+	r.OpenSource = openStore
 	return r, nil
 }
 
@@ -237,13 +238,13 @@ func newRepoVerifyCmd(io *streams) *cobra.Command {
 			var bad []string
 			n := 0
 			for _, p := range r.Index.Packages {
-				blobs := []index.Blob{p.Metadata}
-				if p.Artefact != nil {
-					blobs = append(blobs, *p.Artefact)
+				n++
+				if err := drainBlob(ctx, r, p.Metadata); err != nil {
+					bad = append(bad, fmt.Sprintf("%s: %v", p.ID, err))
 				}
-				for _, b := range blobs {
+				if p.Artefact != nil {
 					n++
-					if err := drainBlob(ctx, r, b); err != nil {
+					if err := drainArtefact(ctx, r, p); err != nil {
 						bad = append(bad, fmt.Sprintf("%s: %v", p.ID, err))
 					}
 				}
@@ -258,6 +259,16 @@ func newRepoVerifyCmd(io *streams) *cobra.Command {
 	f.AddFlags(cmd)
 	cmd.Flags().Int64Var(&rev, "revision", 0, "revision `N` (default: latest)")
 	return cmd
+}
+
+func drainArtefact(ctx context.Context, r *repository.Repo, p index.Package) error {
+	rc, err := r.FetchArtefact(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
 }
 
 func drainBlob(ctx context.Context, r *repository.Repo, b index.Blob) error {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/etk-build/etk/compiler/manifest"
 	"github.com/etk-build/etk/compiler/tree"
@@ -83,7 +85,22 @@ func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream
 		return nil, "", fmt.Errorf("upstream %s: %w", u.Name, err)
 	}
 	sum := sha256.Sum256(env)
-	return repository.NewUpstream(u.Name, r), "sha256:" + hex.EncodeToString(sum[:]), nil
+	r.OpenSource = openStore
+	up := repository.NewUpstream(u.Name, r)
+	up.URL = absoluteURL(m.Path, u.URL)
+	return up, "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// absoluteURL makes a folder repository's path absolute, so that a
+// derivative's index can name it for readers elsewhere.
+func absoluteURL(resolve func(string) string, url string) string {
+	if strings.Contains(url, "://") {
+		return url
+	}
+	if abs, err := filepath.Abs(resolve(url)); err == nil {
+		return abs
+	}
+	return url
 }
 
 func newLockCmd(out *streams) *cobra.Command {

@@ -46,6 +46,10 @@ type Package struct {
 	Artefact *Blob `json:"artefact,omitempty"`
 	// Metadata is the package's metadata.json.
 	Metadata Blob `json:"metadata"`
+	// Source, when set, is the repository (URL) that holds the artefact:
+	// an upstream whose package a derivative reuses without copying it.
+	// The digest above still decides what is accepted.
+	Source string `json:"source,omitempty"`
 }
 
 // PackageName is "category/name" (or "name" without a category).

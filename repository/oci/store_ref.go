@@ -200,7 +200,8 @@ func (s *Store) referenced(ctx context.Context, data []byte) ([]v1.Descriptor, e
 		blobs = append(blobs, *idx.Tree)
 	}
 	for _, p := range idx.Packages {
-		if p.Artefact != nil {
+		// An artefact kept in another repository is not a blob of this one.
+		if p.Artefact != nil && p.Source == "" {
 			blobs = append(blobs, *p.Artefact)
 		}
 		blobs = append(blobs, p.Metadata)
