@@ -43,11 +43,21 @@ func (c *Cache) RecordHistory(category, name string, h History) error {
 	if err != nil {
 		return err
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	// A temporary name of its own: two runs recording the same package
+	// at once must not write into each other's file.
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".history-*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, p)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
 }
 
 // LastHistory returns the inputs of a package's latest build, if any.
