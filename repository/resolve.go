@@ -18,6 +18,24 @@ import (
 // error that explains which requirement cannot be met and why, or which
 // two packages of the set conflict.
 func Resolve(idx *index.Index, names []string) ([]index.Package, error) {
+	set, err := ResolveSet(idx, names)
+	if err != nil {
+		return nil, err
+	}
+	return set.Packages, nil
+}
+
+// Set is a resolved install set.
+type Set struct {
+	// Packages are in install order, dependencies first.
+	Packages []index.Package
+	// Needs maps a package id to the ids of what it needs at runtime,
+	// transitively, within the set (itself excluded).
+	Needs map[string][]string
+}
+
+// ResolveSet is Resolve, with what each package of the set needs.
+func ResolveSet(idx *index.Index, names []string) (*Set, error) {
 	byID := map[string]index.Package{}
 	for _, p := range idx.Packages {
 		byID[p.ID] = p
@@ -46,11 +64,17 @@ func Resolve(idx *index.Index, names []string) ([]index.Package, error) {
 			if err := checkConflicts(order, names); err != nil {
 				return nil, err
 			}
-			out := make([]index.Package, 0, len(order))
+			set := &Set{Needs: map[string][]string{}}
 			for _, n := range order {
-				out = append(out, byID[n.Pkg.ID()])
+				set.Packages = append(set.Packages, byID[n.Pkg.ID()])
+				closure, _ := g.RuntimeClosure([]*graph.Node{n})
+				for _, m := range closure {
+					if m != n {
+						set.Needs[n.Pkg.ID()] = append(set.Needs[n.Pkg.ID()], m.Pkg.ID())
+					}
+				}
 			}
-			return out, nil
+			return set, nil
 		}
 		keep, err := common(g, order, clash)
 		if err != nil {

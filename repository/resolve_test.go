@@ -34,6 +34,16 @@ func TestResolve(t *testing.T) {
 	if strings.Join(ids, " ") != "distro/base@1.0 system/kernel@0.1 meta/os@1" {
 		t.Errorf("order: %v", ids)
 	}
+	set, err := repository.ResolveSet(idx, []string{"meta/os"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(set.Needs["meta/os@1"], " "); got != "distro/base@1.0 system/kernel@0.1" {
+		t.Errorf("meta/os needs %q", got)
+	}
+	if got := set.Needs["distro/base@1.0"]; len(got) != 0 {
+		t.Errorf("base needs %v", got)
+	}
 	_, err = repository.Resolve(idx, []string{"apps/bad"})
 	if err == nil || !strings.Contains(err.Error(), "apps/bad@1 requires distro/base >=3: no version satisfies it: constraint >=3 excludes 2.0, 1.0") {
 		t.Errorf("unsatisfiable: %v", err)

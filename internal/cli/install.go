@@ -53,10 +53,11 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	if err != nil {
 		return err
 	}
-	set, err := repository.Resolve(repo.Index, args)
+	resolved, err := repository.ResolveSet(repo.Index, args)
 	if err != nil {
 		return err
 	}
+	set := resolved.Packages
 	opts := []install.Option{install.Output(out.errOut)}
 	if f.allowReplace {
 		opts = append(opts, install.AllowReplace())
@@ -85,15 +86,7 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 		}
 		// What the package needs, it was built on: its artefact may
 		// change their files (a user in /etc/passwd, say).
-		deps, err := repository.Resolve(repo.Index, []string{p.ID})
-		if err != nil {
-			return err
-		}
-		for _, d := range deps {
-			if d.ID != p.ID {
-				ip.Replaces = append(ip.Replaces, d.ID)
-			}
-		}
+		ip.Replaces = resolved.Needs[p.ID]
 		var art io.ReadCloser
 		if p.Artefact != nil {
 			if art, err = repo.FetchArtefact(ctx, p); err != nil {
