@@ -126,19 +126,33 @@ func newKeygenCmd(io *streams) *cobra.Command {
 	return cmd
 }
 
-func newRepoListCmd(io *streams) *cobra.Command {
+// revisionCmd is a read command on one verified revision of a
+// repository: --repo, --trust, --min-revision and --revision, then run.
+func revisionCmd(use, short, example string, run func(ctx context.Context, r *repository.Repo) error) *cobra.Command {
 	f := &repoFlags{}
 	var rev int64
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the packages of a repository revision (verified)",
-		Example: "  etk repo list --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := f.open(cmd.Context(), rev)
 			if err != nil {
 				return err
 			}
+			return run(cmd.Context(), r)
+		},
+	}
+	f.AddFlags(cmd)
+	cmd.Flags().Int64Var(&rev, "revision", 0, "revision `N` (default: latest)")
+	return cmd
+}
+
+func newRepoListCmd(io *streams) *cobra.Command {
+	return revisionCmd("list", "List the packages of a repository revision (verified)",
+		"  etk repo list --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
+		func(_ context.Context, r *repository.Repo) error {
 			w := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "PACKAGE\tKEY\tSIZE")
 			for _, p := range r.Index.Packages {
@@ -149,35 +163,18 @@ func newRepoListCmd(io *streams) *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\n", p.ID, p.Key[:16], size)
 			}
 			return w.Flush()
-		},
-	}
-	f.AddFlags(cmd)
-	cmd.Flags().Int64Var(&rev, "revision", 0, "revision `N` (default: latest)")
-	return cmd
+		})
 }
 
 func newRepoShowCmd(io *streams) *cobra.Command {
-	f := &repoFlags{}
-	var rev int64
-	cmd := &cobra.Command{
-		Use:     "show",
-		Short:   "Show a repository revision: name, revision, times, index digest, signer",
-		Example: "  etk repo show --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
-		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := f.open(cmd.Context(), rev)
-			if err != nil {
-				return err
-			}
+	return revisionCmd("show", "Show a repository revision: name, revision, times, index digest, signer",
+		"  etk repo show --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
+		func(_ context.Context, r *repository.Repo) error {
 			s := r.Snapshot
-			fmt.Fprintf(io.out, "name      %s\nrevision  %d\npublished %s\nexpires   %s\nindex     %s (%d bytes)\npackages  %d\n",
-				s.Name, s.Revision, s.Timestamp.Format(time.RFC3339), s.Expires.Format(time.RFC3339), s.Index.Digest, s.Index.Size, len(r.Index.Packages))
+			fmt.Fprintf(io.out, "name      %s\nrevision  %d\npublished %s\nexpires   %s\nindex     %s (%d bytes)\npackages  %d\nsigned by %s\n",
+				s.Name, s.Revision, s.Timestamp.Format(time.RFC3339), s.Expires.Format(time.RFC3339), s.Index.Digest, s.Index.Size, len(r.Index.Packages), strings.Join(r.Signers, ", "))
 			return nil
-		},
-	}
-	f.AddFlags(cmd)
-	cmd.Flags().Int64Var(&rev, "revision", 0, "revision `N` (default: latest)")
-	return cmd
+		})
 }
 
 func newRepoDiffCmd(io *streams) *cobra.Command {
@@ -222,19 +219,9 @@ func newRepoDiffCmd(io *streams) *cobra.Command {
 }
 
 func newRepoVerifyCmd(io *streams) *cobra.Command {
-	f := &repoFlags{}
-	var rev int64
-	cmd := &cobra.Command{
-		Use:     "verify",
-		Short:   "Verify a revision: its signature, its index, and every blob's digest",
-		Example: "  etk repo verify --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
-		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			r, err := f.open(ctx, rev)
-			if err != nil {
-				return err
-			}
+	return revisionCmd("verify", "Verify a revision: its signature, its index, and every blob's digest",
+		"  etk repo verify --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
+		func(ctx context.Context, r *repository.Repo) error {
 			var bad []string
 			n := 0
 			for _, p := range r.Index.Packages {
@@ -254,11 +241,7 @@ func newRepoVerifyCmd(io *streams) *cobra.Command {
 			}
 			fmt.Fprintf(io.out, "%s revision %d: signature, index and %d blobs verified\n", r.Snapshot.Name, r.Snapshot.Revision, n)
 			return nil
-		},
-	}
-	f.AddFlags(cmd)
-	cmd.Flags().Int64Var(&rev, "revision", 0, "revision `N` (default: latest)")
-	return cmd
+		})
 }
 
 func drainArtefact(ctx context.Context, r *repository.Repo, p index.Package) error {
