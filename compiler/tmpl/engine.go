@@ -12,6 +12,7 @@ import (
 	"sync"
 	"text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/etk-build/etk/compiler/diag"
 )
@@ -31,15 +32,35 @@ type Engine struct {
 	defs    map[string]*parse.Tree
 	order   []string
 	sources map[string][]byte
+	clock   time.Time
+	times   template.FuncMap
+	clocks  *clockUse
 
 	mu   sync.Mutex
 	root *template.Template
 }
 
-// New returns an engine with no shared templates.
-func New() *Engine {
-	return &Engine{defs: map[string]*parse.Tree{}, sources: map[string][]byte{}}
+// Option tunes an Engine.
+type Option func(*Engine)
+
+// WithClock pins the time that now and the date functions read (default:
+// the Unix epoch). Templates never read the machine's clock.
+func WithClock(t time.Time) Option {
+	return func(e *Engine) { e.clock = t.UTC() }
 }
+
+// New returns an engine with no shared templates.
+func New(opts ...Option) *Engine {
+	e := &Engine{defs: map[string]*parse.Tree{}, sources: map[string][]byte{}, clock: time.Unix(0, 0).UTC(), clocks: newClockUse()}
+	for _, o := range opts {
+		o(e)
+	}
+	e.times = timeFuncs(e.clock)
+	return e
+}
+
+// Clock is the pinned time templates read.
+func (e *Engine) Clock() time.Time { return e.clock }
 
 // AddShared parses a templates-folder file and keeps its {{define}} blocks.
 // A later file redefining a name wins, as if pasted after the earlier one.
@@ -61,6 +82,10 @@ func (e *Engine) AddShared(file string, src []byte) error {
 			e.order = append(e.order, n)
 		}
 		e.defs[n] = t.Lookup(n).Tree
+		delete(e.clocks.direct, n)
+		delete(e.clocks.refs, n)
+		e.clocks.refs[n] = nil
+		e.clocks.add(n, e.defs[n])
 	}
 	e.root = nil
 	return nil
@@ -68,7 +93,7 @@ func (e *Engine) AddShared(file string, src []byte) error {
 
 // namespace returns a template holding the functions and shared blocks.
 func (e *Engine) namespace(name string) (*template.Template, error) {
-	t := template.New(name).Funcs(baseFuncs)
+	t := template.New(name).Funcs(baseFuncs).Funcs(e.times)
 	t.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
 		if includeTooDeep() {
 			return "", tooDeepErr(name)
@@ -110,16 +135,23 @@ func (e *Engine) shared() (*template.Template, error) {
 
 // Template is a parsed spec template.
 type Template struct {
-	t   *template.Template
-	e   *Engine
-	src []byte
+	t     *template.Template
+	e     *Engine
+	src   []byte
+	clock bool
 }
+
+// UsesClock reports whether the template reads the pinned clock (through
+// now or ago, directly or through a template it includes): its output then
+// depends on the clock, and build keys record it.
+func (t *Template) UsesClock() bool { return t.clock }
 
 // Parse parses a spec template (a build.yaml) against the shared blocks.
 func (e *Engine) Parse(file string, src []byte) (*Template, error) {
 	var t *template.Template
 	var err error
-	if bytes.Contains(src, []byte("define")) || bytes.Contains(src, []byte("block")) {
+	ownNS := bytes.Contains(src, []byte("define")) || bytes.Contains(src, []byte("block"))
+	if ownNS {
 		t, err = e.namespace(file)
 	} else {
 		var root *template.Template
@@ -133,7 +165,19 @@ func (e *Engine) Parse(file string, src []byte) (*Template, error) {
 	if _, err := t.Parse(string(src)); err != nil {
 		return nil, e.positioned(err, file, src)
 	}
-	return &Template{t: t, e: e, src: src}, nil
+	own := newClockUse()
+	own.parent = e.clocks
+	own.refs[file] = nil
+	own.add(file, t.Tree)
+	if ownNS {
+		for _, d := range t.Templates() {
+			if d.Name() != file && d.Tree != nil && e.defs[d.Name()] != d.Tree {
+				own.refs[d.Name()] = nil
+				own.add(d.Name(), d.Tree)
+			}
+		}
+	}
+	return &Template{t: t, e: e, src: src, clock: own.uses(file)}, nil
 }
 
 // Execute renders the template with {"Values": values}.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
@@ -14,11 +15,9 @@ import (
 // disabled lists sprig functions that would make rendering depend on the
 // moment, randomness, the machine or the network, with the reason given
 // when a spec calls one.
+// The time functions are not among them: they read the engine's pinned
+// clock (see timeFuncs).
 var disabled = map[string]string{
-	"now": "time", "date": "time", "dateInZone": "time", "date_in_zone": "time",
-	"dateModify": "time", "date_modify": "time", "mustDateModify": "time", "must_date_modify": "time",
-	"ago": "time", "htmlDate": "time", "htmlDateInZone": "time", "unixEpoch": "time",
-	"toDate": "time zone", "mustToDate": "time zone",
 	"randAlpha": "randomness", "randAlphaNum": "randomness", "randAscii": "randomness",
 	"randNumeric": "randomness", "randBytes": "randomness", "randInt": "randomness",
 	"uuidv4": "randomness", "shuffle": "randomness", "bcrypt": "randomness", "htpasswd": "randomness",
@@ -40,6 +39,9 @@ var baseFuncs = func() template.FuncMap {
 	m["toJson"] = toJSON
 	m["fromJson"] = fromJSON
 	m["required"] = required
+	for name, f := range timeFuncs(time.Unix(0, 0)) {
+		m[name] = f
+	}
 	bounded(m)
 	// include is bound per template (see Engine.Parse); this stub lets
 	// shared templates parse before that.

@@ -214,11 +214,9 @@ func TestSharedSyntaxError(t *testing.T) {
 
 func TestDisabledFunctions(t *testing.T) {
 	for name, call := range map[string]string{
-		"now":       "{{ now }}",
 		"randAlpha": "{{ randAlpha 5 }}",
 		"env":       `{{ env "HOME" }}`,
 		"uuidv4":    "{{ uuidv4 }}",
-		"date":      `{{ date "2006" 0 }}`,
 		"expandenv": `{{ expandenv "$HOME" }}`,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -236,6 +234,63 @@ func TestDisabledFunctions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPinnedClock: now and the date functions read the engine's clock, in
+// UTC, and a template says whether it read it, directly or through a
+// shared define.
+func TestPinnedClock(t *testing.T) {
+	clock := time.Date(2024, 3, 5, 23, 30, 0, 0, time.FixedZone("X", 5*3600))
+	e := New(WithClock(clock))
+	if err := e.AddShared("templates/v.yaml", []byte(`{{ define "stamp" }}{{ now | date "20060102" }}{{ end }}{{ define "plain" }}x{{ end }}`)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		src, want string
+		clock     bool
+	}{
+		{`v: {{ now | date "2006-01-02T15:04" }}`, "v: 2024-03-05T18:30", true},
+		{`v: {{ include "stamp" . }}`, "v: 20240305", true},
+		{`v: {{ template "stamp" . }}`, "v: 20240305", true},
+		{`v: {{ include "plain" . }}`, "v: x", false},
+		{`v: {{ date "2006" 0 }}`, "v: 1970", false},
+		{`v: {{ (now).Year }}`, "v: 2024", true},
+		{`v: {{ unixEpoch (toDate "2006-01-02" "2000-01-01") }}`, "v: 946684800", false},
+		{`v: {{ ago (toDate "2006-01-02" "2024-03-05") }}`, "v: 18h30m0s", true},
+		{`{{ define "own" }}{{ now | date "2006" }}{{ end }}v: {{ include "own" . }}`, "v: 2024", true},
+		{`{{ define "stamp" }}none{{ end }}v: {{ include "stamp" . }}`, "v: none", false},
+		{`v: {{ include (printf "%s" "plain") . }}`, "v: x", true},
+	}
+	for _, tc := range tests {
+		tp, err := e.Parse("b.yaml", []byte(tc.src))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		out, err := tp.Execute(nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if string(out) != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.src, out, tc.want)
+		}
+		if tp.UsesClock() != tc.clock {
+			t.Errorf("%s: UsesClock %v, want %v", tc.src, tp.UsesClock(), tc.clock)
+		}
+	}
+	// Without a clock, the epoch.
+	tp, _ := New().Parse("b.yaml", []byte(`{{ now | date "2006" }}`))
+	if out, _ := tp.Execute(nil); string(out) != "1970" {
+		t.Errorf("default clock: %q", out)
+	}
+	for in, want := range map[string]int64{"1700000000": 1700000000, "2024-01-02T03:04:05Z": 1704164645, " 0 ": 0} {
+		got, err := ParseEpoch(in)
+		if err != nil || got.Unix() != want {
+			t.Errorf("ParseEpoch(%q) = %v, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseEpoch("yesterday"); err == nil {
+		t.Error("ParseEpoch accepted yesterday")
 	}
 }
 
