@@ -1,10 +1,12 @@
 package diag
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pos is a position in a source file. Line and Col are 1-based; zero means
@@ -202,4 +204,30 @@ func AsList(err error) (List, bool) {
 		return l, true
 	}
 	return nil, false
+}
+
+// InvalidUTF8 reports where src first stops being UTF-8, or nil when it is
+// UTF-8 throughout: YAML decoders say only "invalid leading UTF-8 octet",
+// without a position. Text that starts with a UTF-16 byte order mark is
+// left to the decoder.
+func InvalidUTF8(file string, src []byte) *Diagnostic {
+	if bytes.HasPrefix(src, []byte{0xff, 0xfe}) || bytes.HasPrefix(src, []byte{0xfe, 0xff}) || utf8.Valid(src) {
+		return nil
+	}
+	off := 0
+	for off < len(src) {
+		r, size := utf8.DecodeRune(src[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	line := bytes.Count(src[:off], []byte("\n")) + 1
+	start := bytes.LastIndexByte(src[:off], '\n') + 1
+	col := utf8.RuneCount(src[start:off]) + 1
+	return &Diagnostic{
+		Pos:    Pos{File: file, Line: line, Col: col},
+		Msg:    fmt.Sprintf("invalid UTF-8: byte 0x%02x (the file must be UTF-8)", src[off]),
+		Detail: Excerpt(src, line, col),
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/etk-build/etk/compiler/diag"
+	"github.com/etk-build/etk/compiler/tmpl"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,6 +46,10 @@ type Manifest struct {
 	// Extends are the upstream repositories the project builds on, pinned
 	// in etk.lock.
 	Extends []Upstream `yaml:"extends,omitempty"`
+	// Epoch is the time templates read through now and the date
+	// functions when SOURCE_DATE_EPOCH is not set: Unix seconds, or an
+	// RFC 3339 time. Unset, it is the Unix epoch.
+	Epoch string `yaml:"epoch,omitempty"`
 
 	// Dir is the directory holding the manifest.
 	Dir string `yaml:"-"`
@@ -113,6 +118,9 @@ var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
 // Parse decodes a manifest from src; file is used in messages.
 func Parse(file string, src []byte) (*Manifest, error) {
 	m := &Manifest{File: file}
+	if d := diag.InvalidUTF8(file, src); d != nil {
+		return nil, d
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(m); err != nil {
@@ -158,6 +166,11 @@ func (m *Manifest) check(src []byte) error {
 		}
 	} else if m.Flavor != "" {
 		diags.Errorf(pos, "flavor %q set, but no flavors are defined", m.Flavor)
+	}
+	if m.Epoch != "" {
+		if _, err := tmpl.ParseEpoch(m.Epoch); err != nil {
+			diags.Errorf(pos, "%v", err)
+		}
 	}
 	return diags.Err()
 }

@@ -22,8 +22,10 @@ func DecodeDefinition(file string, src []byte) (*Package, diag.List) {
 		return nil, diags
 	}
 	p := d.pkg(root, "")
-	if diags.HasErrors() {
-		return nil, diags
+	if p != nil && diags.HasErrors() {
+		// Errors of the file as a whole (a second document) are the
+		// package's too.
+		p.Broken = diags.Errors()
 	}
 	return p, diags
 }
@@ -50,7 +52,11 @@ func DecodeCollection(file string, src []byte) ([]*Package, diag.List) {
 		d.errorf(root, "a collection needs a packages list")
 		return nil, diags
 	}
+	// Errors of the file as a whole (a second document) are every entry's.
+	fileErrs := diags.Errors()
 	var out []*Package
+	var nodes []*yaml.Node
+	seen := map[string]int{} // identity -> index in out
 	for i, item := range list.Content {
 		if !d.budget(item) {
 			break
@@ -59,18 +65,36 @@ func DecodeCollection(file string, src []byte) ([]*Package, diag.List) {
 			d.errorf(item, "packages[%d]: want a mapping, got %s", i, kind(item))
 			continue
 		}
-		if p := d.pkg(item, "packages entry: "); p != nil {
-			p.Collection = true
-			out = append(out, p)
+		p := d.pkg(item, "packages entry: ")
+		if p == nil {
+			continue
 		}
+		// An entry written twice the same way loses nothing: keep one.
+		// Written twice differently, both stay, and the tree reports the
+		// identity as defined twice.
+		if j, ok := seen[p.ID()]; ok && d.equal(item, nodes[j]) {
+			d.diags.Warnf(p.Pos, "packages entry %s repeats the entry at line %d; the repetition is ignored", p.ID(), out[j].Pos.Line)
+			continue
+		} else if !ok {
+			seen[p.ID()] = len(out)
+		}
+		p.Collection = true
+		out = append(out, p)
+		nodes = append(nodes, item)
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if fileErrs != nil {
+		for _, p := range out {
+			p.Broken = append(fileErrs[:len(fileErrs):len(fileErrs)], p.Broken...)
+		}
 	}
 	return out, diags
 }
 
-// pkg decodes a package mapping. Every key is also a template value.
+// pkg decodes a package mapping. Every key is also a template value. A
+// package whose identity (name, category, version) decodes but whose other
+// fields do not comes back with its errors in Broken: the tree keeps it, so
+// that what needs it fails with its errors and nothing else does. A package
+// without an identity is nil.
 func (d *doc) pkg(n *yaml.Node, where string) *Package {
 	before := len(*d.diags)
 	p := &Package{Pos: d.pos(n)}
@@ -103,6 +127,7 @@ func (d *doc) pkg(n *yaml.Node, where string) *Package {
 			p.Provides = d.refList(kv.value, field)
 		}
 	}
+	fieldErrs := len(*d.diags)
 	checkName(d, n, where+"name", p.Name, true)
 	checkName(d, n, where+"category", p.Category, false)
 	if p.Version == "" {
@@ -110,13 +135,20 @@ func (d *doc) pkg(n *yaml.Node, where string) *Package {
 	} else if strings.ContainsAny(p.Version, " \t\n@/") {
 		d.errorf(n, "%sversion %q: must not contain spaces, '@' or '/'", where, p.Version)
 	}
-	if (*d.diags)[before:].HasErrors() {
+	if (*d.diags)[fieldErrs:].HasErrors() {
 		return nil
+	}
+	if errs := (*d.diags)[before:].Errors(); len(errs) > 0 {
+		p.Broken = errs
+		return p
 	}
 	v, err := d.value(n)
 	if err != nil {
 		d.errorf(n, "%svalues: %s", where, trimYAMLPrefix(err.Error()))
-		return nil
+	}
+	if errs := (*d.diags)[before:].Errors(); len(errs) > 0 {
+		p.Broken = errs
+		return p
 	}
 	values, ok := v.(map[string]any)
 	if !ok {
@@ -152,7 +184,7 @@ var buildFields = map[string]bool{
 	"prelude": true, "steps": true, "env": true, "retrieve": true,
 	"package_dir": true, "unpack": true, "includes": true, "excludes": true,
 	"copy": true, "requires_final_images": true, "seed": true,
-	"subpackages": true, "network": true,
+	"subpackages": true, "network": true, "join": true,
 	// Accepted by luet's decoder and without effect on a build.
 	"build_options": true,
 }
@@ -171,6 +203,8 @@ func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
 		return nil, diags
 	}
 	b := &Build{Pos: diag.Pos{File: file}, Source: src}
+	var join []Ref
+	var joinKey *yaml.Node
 	for _, kv := range d.pairs(root) {
 		k, v := kv.key.Value, kv.value
 		switch k {
@@ -195,9 +229,11 @@ func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
 		case "unpack":
 			b.Unpack, _ = d.boolean(v, k)
 		case "includes":
-			b.Includes = d.strList(v, k)
+			b.Includes = d.patterns(v, k)
 		case "excludes":
-			b.Excludes = d.strList(v, k)
+			b.Excludes = d.patterns(v, k)
+		case "join":
+			join, joinKey = d.refList(v, k), kv.key
 		case "copy":
 			b.Copy = d.copies(v)
 		case "requires_final_images":
@@ -224,6 +260,15 @@ func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
 	if b.Network == "none" {
 		b.Network = ""
 	}
+	if joinKey != nil {
+		// luet 0.18 replaced join by requires plus requires_final_images,
+		// and later versions ignore it: read it the way 0.18 did.
+		diags.Warnf(d.pos(joinKey), "join is deprecated since luet 0.18; read as requires with requires_final_images: true (write that instead)")
+		b.Requires = append(b.Requires, join...)
+		if len(join) > 0 {
+			b.RequiresFinalImages = true
+		}
+	}
 	d.checkBuild(root, b)
 	if diags.HasErrors() {
 		return nil, diags
@@ -238,16 +283,31 @@ func (d *doc) checkBuild(root *yaml.Node, b *Build) {
 	if b.Image != "" && len(b.Requires) > 0 {
 		d.errorf(root, "build spec has both image and requires; use one")
 	}
-	for _, field := range []struct {
-		name string
-		res  []string
-	}{{"includes", b.Includes}, {"excludes", b.Excludes}} {
-		for _, re := range field.res {
-			if err := checkRegexp(re); err != nil {
-				d.errorf(root, "%s: %q: %v", field.name, re, err)
-			}
-		}
+}
+
+// patterns decodes an includes or excludes list, checking each pattern at
+// its own position.
+func (d *doc) patterns(n *yaml.Node, field string) []string {
+	list := d.strList(n, field)
+	if len(list) == 0 {
+		return list
 	}
+	items := []*yaml.Node{resolve(n)}
+	if items[0].Kind == yaml.SequenceNode {
+		items = items[0].Content
+	}
+	for i, re := range list {
+		p := lookupPattern(re)
+		if p.err != nil {
+			at := n
+			if len(items) == len(list) {
+				at = items[i]
+			}
+			d.errorf(at, "%s: %q: %v", field, re, p.err)
+		}
+		list[i] = p.text
+	}
+	return list
 }
 
 func (d *doc) copies(n *yaml.Node) []Copy {
@@ -310,9 +370,9 @@ func (d *doc) subpackages(n *yaml.Node) []Subpackage {
 		for _, kv := range d.pairs(item) {
 			switch kv.key.Value {
 			case "includes":
-				s.Includes = d.strList(kv.value, "subpackages.includes")
+				s.Includes = d.patterns(kv.value, "subpackages.includes")
 			case "excludes":
-				s.Excludes = d.strList(kv.value, "subpackages.excludes")
+				s.Excludes = d.patterns(kv.value, "subpackages.excludes")
 			case "package":
 				s.Ref, _ = d.ref(kv.value, "subpackages.package")
 			case "name":

@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -147,6 +149,15 @@ func FuzzDecodeDefinition(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		const file = "pkg/definition.yaml"
 		p, diags := DecodeDefinition(file, src)
+		// A package with a known identity but other errors comes back
+		// broken, holding exactly the errors.
+		if p != nil && len(p.Broken) > 0 {
+			if diff := cmp.Diff(diags.Errors().Error(), p.Broken.Error()); diff != "" {
+				t.Fatalf("Broken is not the errors (-errors +broken):\n%s", diff)
+			}
+			checkDiags(t, file, src, false, diags)
+			return
+		}
 		checkDiags(t, file, src, p != nil, diags)
 		if p != nil {
 			if p.Name == "" || p.Version == "" {
@@ -164,11 +175,19 @@ func FuzzDecodeCollection(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		const file = "pkg/collection.yaml"
 		ps, diags := DecodeCollection(file, src)
-		// An empty packages list is a valid, empty collection.
-		checkDiags(t, file, src, ps != nil || !diags.HasErrors(), diags)
+		// An empty packages list is a valid, empty collection; a bad entry
+		// leaves the others, so entries and errors come together.
+		checkDiags(t, file, src, !diags.HasErrors(), diags)
+		broken := 0
 		for _, p := range ps {
 			if p == nil || !p.Collection || p.Name == "" || p.Version == "" {
 				t.Fatalf("bad collection entry %+v", p)
+			}
+			if len(p.Broken) > 0 {
+				broken++
+				if !diags.HasErrors() {
+					t.Fatalf("broken entry %s without errors", p.ID())
+				}
 			}
 		}
 	})
@@ -187,8 +206,10 @@ func FuzzDecodeBuild(f *testing.F) {
 			if len(b.Steps)+len(b.Prelude) > 0 && b.Image == "" && len(b.Requires) == 0 {
 				t.Fatalf("steps accepted without image or requires: %q", src)
 			}
-			if strict && len(diags) > 0 {
-				t.Fatalf("strict decode accepted with diagnostics %v", diags)
+			for _, d := range diags {
+				if strict && strings.Contains(d.Msg, "unknown field") {
+					t.Fatalf("strict decode accepted with %v", d)
+				}
 			}
 		}
 	})
@@ -200,5 +221,19 @@ func FuzzDecodeFinalize(f *testing.F) {
 		const file = "pkg/finalize.yaml"
 		fin, diags := DecodeFinalize(file, src)
 		checkDiags(t, file, src, fin != nil, diags)
+	})
+}
+
+// FuzzPlainPattern: a pattern taken as plain, without a parse, compiles.
+func FuzzPlainPattern(f *testing.F) {
+	for _, s := range []string{`^/usr/bin/x$`, `\.py$`, `a\`, `\d`, `/x(`, `\.\$\^`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plain(s) {
+			if _, err := regexp.Compile(s); err != nil {
+				t.Fatalf("plain %q does not compile: %v", s, err)
+			}
+		}
 	})
 }

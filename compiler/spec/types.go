@@ -81,8 +81,17 @@ type Package struct {
 	Collection bool `json:"-"`
 	// Build is the rendered build.yaml; nil when the directory has none.
 	Build *Build `json:"-"`
-	// Finalize is the finalize.yaml, if any.
+	// Finalize is the rendered finalize.yaml, if any.
 	Finalize *Finalize `json:"-"`
+	// Broken holds the errors of the package's own specs (its definition
+	// or collection entry, build.yaml, finalize.yaml). A broken package
+	// stays in the tree under its identity, so that what needs it fails
+	// with these errors and the rest of the tree works; it cannot be
+	// planned, built or listed.
+	Broken diag.List `json:"-"`
+	// Clock is the pinned time (RFC 3339, UTC) its templates read through
+	// now or the date functions; empty when they read none. Keys record it.
+	Clock string `json:"-"`
 }
 
 // PackageName is "category/name".

@@ -33,6 +33,9 @@ type doc struct {
 	visits int
 	depth  int
 	deep   bool // reported errTooDeep
+	// dups remembers, per mapping, the repeated keys to drop: a mapping
+	// is walked more than once, its repetitions reported once.
+	dups map[*yaml.Node]map[int]bool
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -47,6 +50,10 @@ func parseYAML(file string, src []byte, diags *diag.List) *yaml.Node {
 	if i := bytes.IndexByte(src, 0); i >= 0 {
 		line := bytes.Count(src[:i], []byte("\n")) + 1
 		diags.Errorf(diag.Pos{File: file, Line: line}, "binary data (NUL byte) in a YAML file")
+		return nil
+	}
+	if d := diag.InvalidUTF8(file, src); d != nil {
+		diags.Add(d)
 		return nil
 	}
 	var root yaml.Node
@@ -184,12 +191,22 @@ func (d *doc) pairs(n *yaml.Node) []pair {
 			break
 		}
 	}
-	d.checkDuplicates(n)
+	drop, checked := d.dups[n]
+	if !checked {
+		drop = d.checkDuplicates(n)
+		if d.dups == nil {
+			d.dups = map[*yaml.Node]map[int]bool{}
+		}
+		d.dups[n] = drop
+	}
 	if !hasMerge {
 		out := make([]pair, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if !d.budget(n.Content[i]) {
 				return nil
+			}
+			if drop[i] {
+				continue
 			}
 			out = append(out, pair{n.Content[i], n.Content[i+1]})
 		}
@@ -201,6 +218,9 @@ func (d *doc) pairs(n *yaml.Node) []pair {
 		k, v := n.Content[i], n.Content[i+1]
 		if !d.budget(k) {
 			return nil
+		}
+		if drop[i] {
+			continue
 		}
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "!!merge" || k.Tag == "") {
 			v = resolve(v)
@@ -230,37 +250,86 @@ func (d *doc) pairs(n *yaml.Node) []pair {
 	return out
 }
 
-// checkDuplicates reports keys written twice in one mapping: YAML forbids
-// it, and silently keeping the last one hides typos and bad merges.
-func (d *doc) checkDuplicates(n *yaml.Node) {
+// checkDuplicates reports keys written twice in one mapping and returns
+// the indexes (into n.Content) of the later copies, which are dropped. luet
+// accepts repeated keys and keeps the last one: a key repeated with the same
+// value loses nothing and is a warning; with another value, the first one
+// would be lost without a word, so it is an error.
+func (d *doc) checkDuplicates(n *yaml.Node) map[int]bool {
 	keys := n.Content
+	var drop map[int]bool
+	report := func(i, j int) {
+		k, prev := keys[i], keys[j]
+		if drop == nil {
+			drop = map[int]bool{}
+		}
+		drop[i] = true
+		if d.equal(keys[i+1], keys[j+1]) {
+			d.diags.Warnf(d.pos(k), "key %q is repeated with the same value as at line %d; the repetition is ignored", k.Value, prev.Line)
+			return
+		}
+		d.errorf(k, "key %q is already defined at line %d, with another value (luet would silently keep this one and lose the first): remove one", k.Value, prev.Line)
+	}
 	if len(keys) <= 32 {
 		for i := 2; i < len(keys); i += 2 {
 			for j := 0; j < i; j += 2 {
 				if dupKey(keys[i], keys[j]) {
-					d.errorf(keys[i], "key %q is already defined at line %d", keys[i].Value, keys[j].Line)
+					report(i, j)
 					break
 				}
 			}
 		}
-		return
+		return drop
 	}
-	first := map[string]*yaml.Node{}
+	first := map[string]int{}
 	for i := 0; i < len(keys); i += 2 {
 		k := keys[i]
 		if k.Kind != yaml.ScalarNode || k.Value == "<<" {
 			continue
 		}
-		if prev, ok := first[k.Value]; ok {
-			d.errorf(k, "key %q is already defined at line %d", k.Value, prev.Line)
+		if j, ok := first[k.Value]; ok {
+			report(i, j)
 			continue
 		}
-		first[k.Value] = k
+		first[k.Value] = i
 	}
+	return drop
 }
 
 func dupKey(a, b *yaml.Node) bool {
 	return a.Kind == yaml.ScalarNode && b.Kind == yaml.ScalarNode && a.Value == b.Value && a.Value != "<<"
+}
+
+// equal reports whether two nodes hold the same data: the same kinds, tags
+// and scalars, aliases followed, positions and comments aside. It counts
+// against the visit budget, so that comparing aliased bombs stays bounded.
+func (d *doc) equal(a, b *yaml.Node) bool {
+	a, b = resolve(a), resolve(b)
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Kind != b.Kind || len(a.Content) != len(b.Content) {
+		return false
+	}
+	if !d.budget(a) {
+		return false
+	}
+	switch a.Kind {
+	case yaml.ScalarNode:
+		return a.ShortTag() == b.ShortTag() && a.Value == b.Value
+	case yaml.MappingNode, yaml.SequenceNode, yaml.DocumentNode:
+		if !d.enter(a) {
+			return false
+		}
+		defer d.leave()
+		for i := range a.Content {
+			if !d.equal(a.Content[i], b.Content[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // kind names a node kind for messages.

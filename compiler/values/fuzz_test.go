@@ -216,7 +216,8 @@ func TestParseErrors(t *testing.T) {
 		{"a: 1\nb: 2\n  c: 3\n", "values.yaml:3:1: invalid YAML: mapping values are not allowed in this context"},
 		{"a: 1\nb: &x [*x]\n", "values.yaml:1:1: invalid YAML: anchor 'x' value contains itself"},
 		{"- a\n", "values.yaml:1:1: values must be a mapping"},
-		{"a: 1\n\x00", "values.yaml:1:1: binary data (NUL byte) in a values file"},
+		{"a: 1\n\x00", "values.yaml:2: binary data (NUL byte) in a values file"},
+		{"a: 1\nb: caf\xe9\n", "values.yaml:2:7: invalid UTF-8: byte 0xe9 (the file must be UTF-8)"},
 		{"a: 1\n\tb: 2\n", "values.yaml:2:1: invalid YAML: found a tab character that violates indentation"},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package values
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -22,7 +23,15 @@ const maxFileSize = 8 << 20
 func Load(fsys fs.FS, name, display string) (Values, error) {
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("values: %w", err)
+		// Name the file as the user wrote it, not as fs.FS saw it.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("values file %s: does not exist: %w", display, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("values file %s: %w", display, err)
 	}
 	return Parse(display, src)
 }
@@ -32,8 +41,12 @@ func Parse(file string, src []byte) (Values, error) {
 	if len(src) > maxFileSize {
 		return nil, &diag.Diagnostic{Pos: diag.Pos{File: file}, Msg: "values file too large"}
 	}
-	if bytes.IndexByte(src, 0) >= 0 {
-		return nil, &diag.Diagnostic{Pos: diag.Pos{File: file, Line: 1, Col: 1}, Msg: "binary data (NUL byte) in a values file"}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		line := bytes.Count(src[:i], []byte("\n")) + 1
+		return nil, &diag.Diagnostic{Pos: diag.Pos{File: file, Line: line}, Msg: "binary data (NUL byte) in a values file"}
+	}
+	if d := diag.InvalidUTF8(file, src); d != nil {
+		return nil, d
 	}
 	var node yaml.Node
 	if err := yaml.Unmarshal(src, &node); err != nil {
