@@ -3,6 +3,7 @@ package compiler_test
 import (
 	"context"
 	"io/fs"
+	"runtime"
 	"testing"
 
 	"github.com/etk-build/etk/compiler"
@@ -84,4 +85,40 @@ func BenchmarkCorpusFlavor(b *testing.B) {
 			b.Fatal(diags)
 		}
 	}
+}
+
+// BenchmarkPlanIncludes plans a generated tree whose build specs hold
+// hundreds of thousands of includes patterns (one per file, as generated
+// trees write them). It reports the patterns and the heap the loaded
+// session keeps.
+func BenchmarkPlanIncludes(b *testing.B) {
+	fsys, v := synthTree(b, synth.Config{Packages: 600, Categories: 10, CollectionFraction: 0.3, MaxRequires: 4, Seed: 1, ContextFiles: 1, Includes: 1000})
+	b.ReportAllocs()
+	var patterns int
+	var heap uint64
+	for b.Loop() {
+		s, diags := compiler.Load(context.Background(), compiler.Config{
+			Trees:  []tree.Source{{Name: "packages", FS: fsys}},
+			Values: v,
+		})
+		if s == nil {
+			b.Fatal(diags)
+		}
+		if p, diags := s.Plan(context.Background(), s.Graph.Nodes); p == nil {
+			b.Fatal(diags)
+		}
+		patterns = 0
+		for _, p := range s.Tree.Packages {
+			if p.Build != nil {
+				patterns += len(p.Build.Includes)
+			}
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapInuse
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(float64(patterns), "patterns")
+	b.ReportMetric(float64(heap)/(1<<20), "MB-live")
 }

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/etk-build/etk/compiler/diag"
 	"github.com/etk-build/etk/compiler/dockerfile"
 	"github.com/etk-build/etk/compiler/graph"
 	"github.com/etk-build/etk/compiler/plan"
+	"github.com/etk-build/etk/compiler/tmpl"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 )
@@ -32,6 +34,9 @@ type Config struct {
 	Jobs int
 	// ImageDigest resolves base images to digests for keys (optional).
 	ImageDigest func(ref string) string
+	// Clock is the time templates read through now and the date
+	// functions (see Clock); zero means the Unix epoch.
+	Clock time.Time
 }
 
 // Session is a loaded, resolved tree.
@@ -43,7 +48,10 @@ type Session struct {
 }
 
 // Load reads, renders and resolves the trees. The returned diagnostics
-// hold the warnings too; the session is nil when there is an error.
+// hold every error and warning of the tree. A defect stays with its
+// package: the session holds the whole tree, broken packages included
+// (Tree.Broken lists them), and planning fails only for targets that need
+// one. The session is nil only when a tree cannot be read at all.
 func Load(ctx context.Context, cfg Config) (*Session, diag.List) {
 	if cfg.Templates == nil {
 		t, err := dockerfile.Load(nil, "")
@@ -54,21 +62,47 @@ func Load(ctx context.Context, cfg Config) (*Session, diag.List) {
 		}
 		cfg.Templates = t
 	}
-	t, diags := tree.Load(ctx, cfg.Trees, tree.Options{Values: cfg.Values, Strict: cfg.Strict, Jobs: cfg.Jobs, Mask: cfg.Mask})
+	t, diags := tree.Load(ctx, cfg.Trees, tree.Options{Values: cfg.Values, Strict: cfg.Strict, Jobs: cfg.Jobs, Mask: cfg.Mask, Clock: cfg.Clock})
 	if t == nil {
 		return nil, diags
 	}
 	return &Session{Tree: t, Graph: graph.New(t), Templates: cfg.Templates, cfg: cfg}, diags
 }
 
+// Clock returns the time templates read: SOURCE_DATE_EPOCH when env has it
+// (pass os.Getenv), else the project's epoch (a manifest's epoch: Unix
+// seconds or RFC 3339), else the Unix epoch. Never the machine's clock.
+func Clock(env func(string) string, epoch string) (time.Time, error) {
+	if env != nil {
+		if v := env("SOURCE_DATE_EPOCH"); v != "" {
+			t, err := tmpl.ParseEpoch(v)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %w", err)
+			}
+			return t, nil
+		}
+	}
+	if epoch != "" {
+		return tmpl.ParseEpoch(epoch)
+	}
+	return time.Unix(0, 0).UTC(), nil
+}
+
 // SetImageDigest sets how base images resolve to digests for keys.
 func (s *Session) SetImageDigest(f func(ref string) string) { s.cfg.ImageDigest = f }
 
 // Targets finds the nodes that command-line arguments name; no arguments
-// means every package.
+// means every package whose own specs load (a broken one can only be
+// named, to see its errors).
 func (s *Session) Targets(args []string) ([]*graph.Node, error) {
 	if len(args) == 0 {
-		return s.Graph.Nodes, nil
+		out := make([]*graph.Node, 0, len(s.Graph.Nodes))
+		for _, n := range s.Graph.Nodes {
+			if len(n.Pkg.Broken) == 0 {
+				out = append(out, n)
+			}
+		}
+		return out, nil
 	}
 	var out []*graph.Node
 	seen := map[*graph.Node]bool{}

@@ -61,7 +61,7 @@ func TestCorpusEveryFlavor(t *testing.T) {
 				t.Errorf("packages: got %d, want 75", got)
 			}
 			got := s.Validate()
-			want := "packages/backports/installer/definition.yaml:18:3: utils/installer@0.30.0 requires system/cos-config >=0: no such package"
+			want := "packages/backports/installer/definition.yaml:18:3: utils/installer@0.30.0 requires system/cos-config >=0: no such package (did you mean system/cloud-config?)"
 			if len(got) != 1 || got[0].Error() != want {
 				t.Errorf("validate:\n got %v\nwant %s", got, want)
 			}

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/etk-build/etk/compiler"
+	"github.com/etk-build/etk/compiler/plan"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 	"github.com/google/go-cmp/cmp"
@@ -184,5 +186,75 @@ func TestKeysAreDeterministic(t *testing.T) {
 		if diff := cmp.Diff(first, keys(t, baseTree(), vals)); diff != "" {
 			t.Fatalf("run %d differs:\n%s", i, diff)
 		}
+	}
+}
+
+// TestClockInKeys: a spec that reads the pinned clock keys on it (and says
+// so in its inputs); the others do not change when the clock does. The
+// same clock gives the same keys.
+func TestClockInKeys(t *testing.T) {
+	fsys := baseTree()
+	fsys["stamp/definition.yaml"] = &fstest.MapFile{Data: []byte("name: stamp\ncategory: apps\nversion: 1\n")}
+	fsys["stamp/build.yaml"] = &fstest.MapFile{Data: []byte("image: alpine\nsteps:\n- echo {{ now | date \"2006-01-02\" }} > /stamp\n")}
+	at := func(clock time.Time) (map[string]string, *compiler.Session) {
+		s, diags := compiler.Load(context.Background(), compiler.Config{
+			Trees: []tree.Source{{Name: "t", FS: fsys}}, Values: values.Values{"image": "alpine"}, Clock: clock,
+		})
+		if s == nil || diags.HasErrors() {
+			t.Fatalf("load: %v", diags)
+		}
+		p, diags := s.Plan(context.Background(), s.Graph.Nodes)
+		if p == nil {
+			t.Fatalf("plan: %v", diags)
+		}
+		out := map[string]string{}
+		for _, st := range p.Steps {
+			out[st.ID] = st.Key
+			if st.ID == "apps/stamp@1" && !slices.Contains(st.Inputs, plan.Input{Kind: "clock", Name: "now", Digest: clock.UTC().Format(time.RFC3339)}) {
+				t.Errorf("stamp's inputs do not record the clock: %v", st.Inputs)
+			}
+		}
+		return out, s
+	}
+	a, _ := at(time.Unix(1700000000, 0))
+	again, _ := at(time.Unix(1700000000, 0))
+	b, _ := at(time.Unix(1800000000, 0))
+	if diff := cmp.Diff(a, again); diff != "" {
+		t.Errorf("same clock, other keys:\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"apps/stamp@1"}, changed(a, b)); diff != "" {
+		t.Errorf("changed by the clock (-want +got):\n%s", diff)
+	}
+}
+
+// TestFinalizeIsATemplate: finalize.yaml renders with the package's values,
+// per collection entry, as build.yaml does.
+func TestFinalizeIsATemplate(t *testing.T) {
+	fsys := fstest.MapFS{
+		"c/collection.yaml": {Data: []byte("packages:\n- {name: a, category: c, version: 1, svc: true}\n- {name: b, category: c, version: 1}\n")},
+		"c/build.yaml":      {Data: []byte("image: alpine\nsteps: [true]\n")},
+		"c/finalize.yaml": {Data: []byte(`install:
+- echo {{ .Values.name }} {{ .Values.flavor }}
+{{ if .Values.svc }}
+- systemctl enable {{ .Values.name }}.service
+{{ end }}
+`)},
+	}
+	s, diags := compiler.Load(context.Background(), compiler.Config{
+		Trees: []tree.Source{{Name: "t", FS: fsys}}, Values: values.Values{"flavor": "debian"},
+	})
+	if s == nil || diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	got := map[string][]string{}
+	for _, p := range s.Tree.Packages {
+		got[p.ID()] = p.Finalize.Install
+	}
+	want := map[string][]string{
+		"c/a@1": {"echo a debian", "systemctl enable a.service"},
+		"c/b@1": {"echo b debian"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("finalizers (-want +got):\n%s", diff)
 	}
 }

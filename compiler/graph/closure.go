@@ -10,7 +10,14 @@ import (
 // BuildClosure returns targets and every package they are built from,
 // dependencies before dependents, each once, with the problems of those
 // packages: unresolved build references and build cycles.
+//
+// A package whose specs have errors contributes them, and each reference
+// to one says so at its position.
 func (g *Graph) BuildClosure(targets []*Node) ([]*Node, diag.List) {
+	return g.buildClosure(targets, true)
+}
+
+func (g *Graph) buildClosure(targets []*Node, noteBroken bool) ([]*Node, diag.List) {
 	var diags diag.List
 	order := make([]*Node, 0, len(targets))
 	const (
@@ -25,7 +32,11 @@ func (g *Graph) BuildClosure(targets []*Node) ([]*Node, diag.List) {
 		state[n.Index] = active
 		stack = append(stack, n)
 		diags.Append(n.buildDiags)
+		diags.Append(n.Pkg.Broken)
 		for _, e := range n.Build {
+			if noteBroken && len(e.To.Pkg.Broken) > 0 && e.Kind != Final {
+				diags.Add(brokenNeed(n, e))
+			}
 			switch state[e.To.Index] {
 			case unseen:
 				visit(e.To)

@@ -192,11 +192,16 @@ func (g *Graph) resolve(from *spec.Package, r spec.Ref, verb string, sels select
 	if r.Category == "" {
 		cats := g.byBare[r.Name]
 		switch {
-		case len(cats) > 1:
+		case len(cats) > 1 && len(g.provides[name]) == 0:
 			return fail("ambiguous: a package of that name exists in categories %s; name one", strings.Join(cats, ", "))
 		case len(cats) == 1 && len(g.provides[name]) == 0:
 			name = spec.JoinName(cats[0], r.Name)
 		}
+	}
+	// As in luet, a package that provides the name wins over a package of
+	// that name: that is how trees rename and replace packages.
+	if to, d := g.resolveProvided(from, r, name, sel, fail); to != nil || d != nil {
+		return to, d
 	}
 	cands := g.Tree.Lookup(name)
 	for _, c := range cands {
@@ -206,9 +211,6 @@ func (g *Graph) resolve(from *spec.Package, r spec.Ref, verb string, sels select
 			}
 			return g.byPkg[c], nil
 		}
-	}
-	if to, d := g.resolveProvided(from, r, name, sel, fail); to != nil || d != nil {
-		return to, d
 	}
 	if len(cands) == 0 {
 		return fail("no such package%s", g.didYouMean(r))
@@ -282,14 +284,89 @@ func explain(sel version.Selector, cands []*spec.Package) string {
 }
 
 func (g *Graph) didYouMean(r spec.Ref) string {
+	var hints []string
 	if cats := g.byBare[r.Name]; len(cats) > 0 {
 		var names []string
 		for _, c := range cats {
 			names = append(names, spec.JoinName(c, r.Name))
 		}
-		return " (did you mean " + strings.Join(names, " or ") + "?)"
+		hints = append(hints, "did you mean "+strings.Join(names, " or ")+"?")
+	} else if near := g.Nearest(r.PackageName()); len(near) > 0 {
+		hints = append(hints, "did you mean "+strings.Join(near, " or ")+"?")
 	}
-	return ""
+	if files := g.Tree.Unnamed(r.Name); len(files) > 0 {
+		hints = append(hints, strings.Join(files, ", ")+" may define it, but could not be read: see its errors")
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(hints, "; ") + ")"
+}
+
+// Nearest returns up to three "category/name"s of the tree closest to name
+// by edit distance, for a hint after a typo; none when nothing is close.
+func (g *Graph) Nearest(name string) []string {
+	type cand struct {
+		name string
+		dist int
+	}
+	limit := max(2, len(name)/4)
+	var best []cand
+	for _, n := range g.Tree.Names() {
+		d := distance(name, n, limit)
+		if _, bare := splitName(n); d > limit {
+			// A right name in the wrong category is close too.
+			_, want := splitName(name)
+			if bare != want {
+				continue
+			}
+			d = limit
+		}
+		best = append(best, cand{n, d})
+	}
+	sort.SliceStable(best, func(i, j int) bool { return best[i].dist < best[j].dist })
+	var out []string
+	for i := 0; i < len(best) && i < 3; i++ {
+		out = append(out, best[i].name)
+	}
+	return out
+}
+
+// distance is the Levenshtein distance of a and b, or limit+1 once it is
+// known to be more than limit.
+func distance(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// brokenNeed says that n needs a package whose specs have errors, at the
+// reference.
+func brokenNeed(n *Node, e Edge) *diag.Diagnostic {
+	return &diag.Diagnostic{Pos: e.Ref.Pos, Severity: diag.Error,
+		Msg: fmt.Sprintf("%s %s %s, whose specs have errors (listed with their files)", n.Pkg.ID(), [...]string{"builds on", "copies from", "unpacks", "requires"}[e.Kind], e.To.Pkg.ID())}
 }
 
 // addFinal adds, for a requires_final_images package, the runtime closure of
@@ -324,7 +401,11 @@ func (g *Graph) RuntimeClosure(roots []*Node) ([]*Node, diag.List) {
 		}
 		state[n] = true
 		diags.Append(n.runtimeDiags)
+		diags.Append(n.Pkg.Broken)
 		for _, e := range n.Requires {
+			if len(e.To.Pkg.Broken) > 0 {
+				diags.Add(brokenNeed(n, e))
+			}
 			visit(e.To)
 		}
 		order = append(order, n)

@@ -94,6 +94,39 @@ func TestProvides(t *testing.T) {
 	}
 }
 
+// TestProvidesWins: as in luet, a requirement on a name that another
+// package provides resolves to the provider even when a package of that
+// name exists, whichever is defined first; a provided exact version that
+// the selector rejects leaves the package of that name.
+func TestProvidesWins(t *testing.T) {
+	for _, order := range [][2]string{{"a-provider", "z-provided"}, {"z-provider", "a-provided"}} {
+		t.Run(order[0], func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			pkg(fsys, order[0], "name: cos-wrapper\ncategory: system\nversion: 1\nprovides:\n- {name: installer, category: utils, version: \">=0\"}\n- {name: old, category: utils, version: \"1.0\"}\n", "")
+			pkg(fsys, order[1], "name: installer\ncategory: utils\nversion: 0.30\n", "")
+			pkg(fsys, order[1]+"-old", "name: old\ncategory: utils\nversion: 2.0\n", "")
+			pkg(fsys, "user", "name: user\ncategory: apps\nversion: 1\nrequires:\n- {name: installer, category: utils}\n- {name: installer}\n- {name: old, category: utils, version: \">=2\"}\n- {name: old, category: utils, version: \"<2\"}\n",
+				"requires: [{name: installer, category: utils}]\nsteps: [true]\n")
+			g := load(t, fsys)
+			if msgs := messages(t, g); len(msgs) != 0 {
+				t.Fatalf("validate: %v", msgs)
+			}
+			n, err := g.Find("apps/user")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range append(n.Requires, n.Build...) {
+				got = append(got, e.To.Pkg.ID())
+			}
+			want := []string{"system/cos-wrapper@1", "system/cos-wrapper@1", "utils/old@2.0", "system/cos-wrapper@1", "system/cos-wrapper@1"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("resolved (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestCycles(t *testing.T) {
 	fsys := fstest.MapFS{}
 	req := func(name string) string {

@@ -13,10 +13,15 @@ import (
 // packages whose runtime closure holds something they conflict with.
 func (g *Graph) Validate() diag.List {
 	var diags diag.List
-	_, d := g.BuildClosure(g.Nodes)
+	// Every broken package reports its own errors; the references to it
+	// would only repeat them.
+	_, d := g.buildClosure(g.Nodes, false)
 	diags.Append(d)
 	for _, n := range g.Nodes {
 		diags.Append(n.runtimeDiags)
+	}
+	for _, n := range g.Nodes {
+		diags.Append(n.Pkg.Broken)
 	}
 	diags.Append(g.runtimeCycles())
 	for _, n := range g.Nodes {
@@ -83,7 +88,7 @@ func (g *Graph) Find(arg string) (*Node, error) {
 		cats := g.byBare[ref.Name]
 		switch len(cats) {
 		case 0:
-			return nil, fmt.Errorf("no package named %q", arg)
+			return nil, fmt.Errorf("no package named %q%s", arg, g.suggest(ref.Name))
 		case 1:
 			name = cats[0] + "/" + ref.Name
 			if cats[0] == "" {
@@ -95,7 +100,7 @@ func (g *Graph) Find(arg string) (*Node, error) {
 	}
 	vers := g.Tree.Lookup(name)
 	if len(vers) == 0 {
-		return nil, fmt.Errorf("no package named %q", arg)
+		return nil, fmt.Errorf("no package named %q%s", arg, g.suggest(name))
 	}
 	if ref.Version == "" {
 		return g.byPkg[vers[0]], nil
@@ -110,4 +115,12 @@ func (g *Graph) Find(arg string) (*Node, error) {
 		have = append(have, p.Version)
 	}
 	return nil, fmt.Errorf("no version %s of %s (have %s)", ref.Version, name, strings.Join(have, ", "))
+}
+
+// suggest is the hint after an unknown name on the command line.
+func (g *Graph) suggest(name string) string {
+	if near := g.Nearest(name); len(near) > 0 {
+		return " (did you mean " + strings.Join(near, " or ") + "?)"
+	}
+	return ""
 }

@@ -25,8 +25,8 @@ const KeySchema = "etk-key/v1"
 
 // Input is one thing a key depends on.
 type Input struct {
-	// Kind is one of: schema, spec, file, symlink, templates, image,
-	// network, requires, copy, final.
+	// Kind is one of: schema, spec, clock, file, symlink, templates,
+	// image, network, requires, copy, final.
 	Kind   string `json:"kind"`
 	Name   string `json:"name"`
 	Digest string `json:"digest"`
@@ -161,6 +161,10 @@ func (p *Plan) key(s *Step, spec string, files []Input, opts Options) {
 	s.Virtual = b.Empty()
 	in := []Input{{Kind: "schema", Name: KeySchema}}
 	in = append(in, Input{Kind: "spec", Name: pkg.ID(), Digest: spec})
+	if pkg.Clock != "" {
+		// The spec read the pinned clock: say so, and which time it was.
+		in = append(in, Input{Kind: "clock", Name: "now", Digest: pkg.Clock})
+	}
 	in = append(in, files...)
 	if !s.Virtual {
 		in = append(in, Input{Kind: "templates", Name: strings.Join(opts.Templates.Names(), ","), Digest: opts.Templates.Digest()})

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/etk-build/etk/compiler/diag"
 	"github.com/etk-build/etk/compiler/spec"
@@ -40,6 +42,9 @@ type Options struct {
 	Jobs int
 	// Mask removes packages by "category/name" (every version).
 	Mask []string
+	// Clock is the time templates read through now and the date
+	// functions; zero means the Unix epoch.
+	Clock time.Time
 }
 
 // Tree is a loaded, rendered package tree.
@@ -49,6 +54,7 @@ type Tree struct {
 	Sources  []Source
 	byName   map[string][]*spec.Package
 	context  []map[string][]string
+	unnamed  map[string][]string // bare name -> broken files that seem to define it
 }
 
 // Lookup returns the versions of "category/name", newest first.
@@ -79,22 +85,43 @@ func displayPath(root, rel string) string {
 	return path.Join(root, rel)
 }
 
+// Broken lists the packages whose specs have errors, in tree order.
+func (t *Tree) Broken() []*spec.Package {
+	var out []*spec.Package
+	for _, p := range t.Packages {
+		if len(p.Broken) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Load reads and renders every package of the sources. Diagnostics are
-// sorted; the tree is nil when any of them is an error.
+// sorted. A defect stays with its package: a package whose specs do not
+// parse, render or validate is in the tree with its errors in Broken (when
+// its identity is known; otherwise only the diagnostics name its file), and
+// every other package loads. The tree is nil only when a source cannot be
+// read or ctx is done.
 func Load(ctx context.Context, sources []Source, opts Options) (*Tree, diag.List) {
 	var diags diag.List
 	t := &Tree{Sources: sources, byName: map[string][]*spec.Package{}}
-	engine := tmpl.New()
+	var topts []tmpl.Option
+	if !opts.Clock.IsZero() {
+		topts = append(topts, tmpl.WithClock(opts.Clock))
+	}
+	engine := tmpl.New(topts...)
 	type job struct {
 		src int
 		dir string
 	}
 	var jobs []job
+	unreadable := false
 	for i, s := range sources {
 		l, err := scan(s.FS)
 		if err != nil {
 			diags.Errorf(diag.Pos{File: s.Name}, "read tree: %v", err)
 			t.context = append(t.context, nil)
+			unreadable = true
 			continue
 		}
 		t.context = append(t.context, l.context)
@@ -105,6 +132,8 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Tree, diag.List
 				diags.Errorf(diag.Pos{File: name}, "read template: %v", err)
 				continue
 			}
+			// A templates file that does not parse contributes no
+			// blocks; the specs that include them fail on their own.
 			if err := engine.AddShared(name, src); err != nil {
 				addErr(&diags, err, name)
 			}
@@ -113,7 +142,7 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Tree, diag.List
 			jobs = append(jobs, job{i, d})
 		}
 	}
-	if diags.HasErrors() {
+	if unreadable {
 		diags.Sort()
 		return nil, diags
 	}
@@ -153,13 +182,16 @@ feed:
 	for _, r := range results {
 		diags.Append(r.diags)
 		t.Packages = append(t.Packages, r.pkgs...)
+		for _, n := range r.unnamed {
+			if t.unnamed == nil {
+				t.unnamed = map[string][]string{}
+			}
+			t.unnamed[n.name] = append(t.unnamed[n.name], n.file)
+		}
 	}
 	t.Packages = overlay(t.Packages, sources, opts.Mask)
 	t.index(&diags)
 	diags.Sort()
-	if diags.HasErrors() {
-		return nil, diags
-	}
 	return t, diags
 }
 
@@ -172,12 +204,34 @@ func addErr(diags *diag.List, err error, file string) {
 }
 
 type dirResult struct {
-	pkgs  []*spec.Package
-	diags diag.List
+	pkgs    []*spec.Package
+	diags   diag.List
+	unnamed []unnamed
 }
 
+// unnamed is a name that a spec file which failed before its packages had
+// an identity seems to define, going by its text.
+type unnamed struct{ name, file string }
+
+var nameLine = regexp.MustCompile(`(?m)^[ \t-]*name:[ \t]*["']?([A-Za-z0-9._+-]+)`)
+
+// guessNames finds what a broken spec file seems to name, for a hint when
+// a requirement on one of them finds nothing.
+func guessNames(file string, src []byte) []unnamed {
+	var out []unnamed
+	for _, m := range nameLine.FindAllSubmatch(src, 64) {
+		out = append(out, unnamed{string(m[1]), file})
+	}
+	return out
+}
+
+// Unnamed lists the spec files that failed before naming their packages
+// and whose text seems to define name (bare, without a category).
+func (t *Tree) Unnamed(name string) []string { return t.unnamed[name] }
+
 // loadDir decodes the specs of one package directory and renders its
-// build.yaml for each of its packages.
+// build.yaml and finalize.yaml for each of its packages. Errors go to the
+// diagnostics and to the Broken list of the package they belong to.
 func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options) dirResult {
 	var r dirResult
 	read := func(name string) ([]byte, string, bool) {
@@ -203,56 +257,100 @@ func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options
 		r.diags.Append(d)
 		if p != nil {
 			pkgs = append(pkgs, p)
+		} else {
+			r.unnamed = append(r.unnamed, guessNames(file, b)...)
 		}
 	}
 	if b, file, ok := read(spec.CollectionFile); ok {
 		if len(pkgs) > 0 {
 			r.diags.Errorf(diag.Pos{File: file}, "a package directory has both %s and %s", spec.DefinitionFile, spec.CollectionFile)
+			for _, p := range pkgs {
+				p.Broken = append(p.Broken, r.diags[len(r.diags)-1])
+			}
 		} else {
 			ps, d := spec.DecodeCollection(file, b)
 			r.diags.Append(d)
 			pkgs = ps
+			if d.HasErrors() {
+				r.unnamed = append(r.unnamed, guessNames(file, b)...)
+			}
 		}
 	}
-	var fin *spec.Finalize
-	if b, file, ok := read(spec.FinalizeFile); ok {
-		f, d := spec.DecodeFinalize(file, b)
-		r.diags.Append(d)
-		fin = f
+	// Whatever the directory's shared files say is an error of each of its
+	// packages.
+	var shared diag.List
+	fail := func(d *diag.Diagnostic) {
+		r.diags.Add(d)
+		shared = append(shared, d)
 	}
+	finSrc, finFile, hasFin := read(spec.FinalizeFile)
 	buildSrc, buildFile, hasBuild := read(spec.BuildFile)
-	var t *tmpl.Template
+	var buildT, finT *tmpl.Template
 	if hasBuild {
 		var err error
-		if t, err = engine.Parse(buildFile, buildSrc); err != nil {
-			addErr(&r.diags, err, buildFile)
-			return r
+		if buildT, err = engine.Parse(buildFile, buildSrc); err != nil {
+			fail(asDiag(err, buildFile))
+		}
+	}
+	if hasFin {
+		var err error
+		if finT, err = engine.Parse(finFile, finSrc); err != nil {
+			fail(asDiag(err, finFile))
 		}
 	}
 	for _, p := range pkgs {
-		p.Dir, p.Tree, p.Finalize = dir, tree, fin
-		if hasBuild {
-			vals := values.Merge(p.Values, opts.Values)
-			out, err := t.Execute(vals)
-			if err != nil {
-				d := asDiag(err, buildFile)
-				d.Msg = fmt.Sprintf("%s (rendering %s)", d.Msg, p.ID())
-				r.diags.Add(d)
-				continue
-			}
-			b, ds := spec.DecodeBuild(buildFile, out, opts.Strict)
-			for _, d := range ds {
-				mapRendered(d, buildSrc, out, p)
-			}
-			r.diags.Append(ds)
-			if b == nil {
-				continue
-			}
-			p.Build = b
-		}
+		p.Dir, p.Tree = dir, tree
 		r.pkgs = append(r.pkgs, p)
+		p.Broken = append(p.Broken, shared...)
+		if len(p.Broken) > 0 {
+			continue
+		}
+		vals := values.Merge(p.Values, opts.Values)
+		if buildT != nil {
+			if b := render(&r.diags, p, buildT, buildFile, buildSrc, vals, func(file string, out []byte) (any, diag.List) {
+				b, ds := spec.DecodeBuild(file, out, opts.Strict)
+				return b, ds
+			}); b != nil {
+				p.Build = b.(*spec.Build)
+			}
+		}
+		if finT != nil {
+			if f := render(&r.diags, p, finT, finFile, finSrc, vals, func(file string, out []byte) (any, diag.List) {
+				f, ds := spec.DecodeFinalize(file, out)
+				return f, ds
+			}); f != nil {
+				p.Finalize = f.(*spec.Finalize)
+			}
+		}
+		if p.Clock == "" && ((buildT != nil && buildT.UsesClock()) || (finT != nil && finT.UsesClock())) {
+			p.Clock = engine.Clock().Format(time.RFC3339)
+		}
 	}
 	return r
+}
+
+// render executes a spec template for p and decodes the output. Errors are
+// positioned at the template's source where they can be, and recorded
+// in diags and as p's.
+func render(diags *diag.List, p *spec.Package, t *tmpl.Template, file string, src []byte, vals map[string]any, decode func(string, []byte) (any, diag.List)) any {
+	out, err := t.Execute(vals)
+	if err != nil {
+		d := asDiag(err, file)
+		d.Msg = fmt.Sprintf("%s (rendering %s)", d.Msg, p.ID())
+		diags.Add(d)
+		p.Broken = append(p.Broken, d)
+		return nil
+	}
+	v, ds := decode(file, out)
+	for _, d := range ds {
+		mapRendered(d, src, out, p)
+	}
+	diags.Append(ds)
+	if errs := ds.Errors(); len(errs) > 0 {
+		p.Broken = append(p.Broken, errs...)
+		return nil
+	}
+	return v
 }
 
 func asDiag(err error, file string) *diag.Diagnostic {
@@ -345,15 +443,22 @@ func (t *Tree) index(diags *diag.List) {
 		}
 		return version.CompareStrings(a.Version, b.Version) > 0
 	})
+	kept := t.Packages[:0]
 	for _, p := range t.Packages {
 		name := p.PackageName()
 		prev := t.byName[name]
 		if n := len(prev); n > 0 && version.CompareStrings(prev[n-1].Version, p.Version) == 0 {
-			diags.Errorf(p.Pos, "package %s is defined twice (also at %s)", p.ID(), prev[n-1].Pos)
+			// Neither definition can be trusted to be the one meant:
+			// the identity is broken, and what needs it says why.
+			first := prev[n-1]
+			diags.Errorf(p.Pos, "package %s is defined twice, differently (also at %s); luet would silently keep one and lose the other: remove or rename one", p.ID(), first.Pos)
+			first.Broken = append(first.Broken, (*diags)[len(*diags)-1])
 			continue
 		}
 		t.byName[name] = append(prev, p)
+		kept = append(kept, p)
 	}
+	t.Packages = kept
 }
 
 // FromPackages indexes packages that come from elsewhere than files (a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -53,6 +54,8 @@ func TestMalformed(t *testing.T) {
 		// detail, when set, must appear in the excerpt of the first error.
 		detail string
 		bound  bool // measure time and memory (alias bombs)
+		// loads are packages beside the broken ones that load healthy.
+		loads []string
 	}{{
 		name: "bad YAML in definition",
 		fs:   fstest.MapFS{"a/definition.yaml": mapFile("name: a\nversion: [1\n")},
@@ -122,11 +125,11 @@ func TestMalformed(t *testing.T) {
 			"a/definition.yaml": mapFile(okDef),
 			"b/definition.yaml": mapFile("category: c\nname: a\nversion: 1.0\n"),
 		},
-		want: []string{"packages/b/definition.yaml:1:1: package c/a@1.0 is defined twice (also at packages/a/definition.yaml:1:1)"},
+		want: []string{"packages/b/definition.yaml:1:1: package c/a@1.0 is defined twice, differently (also at packages/a/definition.yaml:1:1); luet would silently keep one and lose the other: remove or rename one"},
 	}, {
 		name: "duplicate identity in a collection",
-		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  - {name: a, version: 1}\n  - {name: a, version: 1}\n")},
-		want: []string{"packages/a/collection.yaml:3:5: package a@1 is defined twice (also at packages/a/collection.yaml:2:5)"},
+		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  - {name: a, version: 1}\n  - {name: a, version: 1, x: 2}\n")},
+		want: []string{"packages/a/collection.yaml:3:5: package a@1 is defined twice, differently (also at packages/a/collection.yaml:2:5)"},
 	}, {
 		name: "unknown field is an error with Strict",
 		fs: fstest.MapFS{
@@ -164,7 +167,7 @@ func TestMalformed(t *testing.T) {
 			"a/definition.yaml": mapFile(okDef),
 			"a/build.yaml":      mapFile("image: alpine\nincludes:\n- /usr/(bin\n"),
 		},
-		want: []string{"packages/a/build.yaml:1:1: includes: \"/usr/(bin\": missing closing ): `/usr/(bin`"},
+		want: []string{"packages/a/build.yaml:3:3: includes: \"/usr/(bin\": missing closing ): `/usr/(bin`"},
 	}, {
 		name: "collection packages not a list",
 		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  name: a\n  version: 1\n")},
@@ -172,7 +175,8 @@ func TestMalformed(t *testing.T) {
 	}, {
 		name: "collection entry not a mapping",
 		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  - {name: a, version: 1}\n  - just a name\n")},
-		want: []string{"packages/a/collection.yaml:3:5: packages[1]: want a mapping, got a scalar"},
+		want:  []string{"packages/a/collection.yaml:3:5: packages[1]: want a mapping, got a scalar"},
+		loads: []string{"a@1"},
 	}, {
 		name: "templates folder syntax error",
 		fs: fstest.MapFS{
@@ -205,6 +209,9 @@ func TestMalformed(t *testing.T) {
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 			}
+			// A healthy package beside the broken ones always loads.
+			tc.fs["zz/healthy/definition.yaml"] = mapFile("name: healthy\ncategory: ok\nversion: 1\n")
+			tc.fs["zz/healthy/build.yaml"] = mapFile("image: alpine\nsteps: [true]\n")
 			start := time.Now()
 			tr, diags := Load(context.Background(), []Source{{Name: "packages", FS: tc.fs}}, Options{Strict: tc.strict})
 			elapsed := time.Since(start)
@@ -228,8 +235,16 @@ func TestMalformed(t *testing.T) {
 				}
 				return
 			}
-			if tr != nil {
-				t.Errorf("tree loaded despite errors %v", errs)
+			if tr == nil {
+				t.Fatalf("one bad file took the tree down: %v", errs)
+			}
+			if h := tr.Lookup("ok/healthy"); len(h) != 1 || len(h[0].Broken) > 0 || h[0].Build == nil {
+				t.Errorf("the healthy package did not load: %+v", h)
+			}
+			for _, p := range tr.Packages {
+				if p.Name != "healthy" && len(p.Broken) == 0 && !slices.Contains(tc.loads, p.ID()) {
+					t.Errorf("%s is not broken", p.ID())
+				}
 			}
 			if len(errs) == 0 {
 				t.Fatalf("no errors; want %q", tc.want)
@@ -249,8 +264,17 @@ func TestMalformed(t *testing.T) {
 					t.Errorf("error without a file: %q", d.Error())
 				}
 			}
-			if tc.detail != "" && !strings.Contains(errs[0].Detail, tc.detail) {
-				t.Errorf("excerpt %q does not show %q", errs[0].Detail, tc.detail)
+			if tc.detail != "" {
+				first := errs[0]
+				for _, d := range errs {
+					if strings.Contains(d.Error(), tc.want[0]) {
+						first = d
+						break
+					}
+				}
+				if !strings.Contains(first.Detail, tc.detail) {
+					t.Errorf("excerpt %q does not show %q", first.Detail, tc.detail)
+				}
 			}
 		})
 	}

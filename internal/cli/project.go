@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -134,6 +136,15 @@ func (f *projectFlags) openProject(ctx context.Context) (*project, error) {
 		}
 	}
 	p.cfg.Strict, p.cfg.Jobs = f.strict, f.jobs
+	epoch := ""
+	if p.manifest != nil {
+		epoch = p.manifest.Epoch
+	}
+	clock, err := compiler.Clock(os.Getenv, epoch)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	p.cfg.Clock = clock
 	return p, nil
 }
 
@@ -165,16 +176,20 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 	if p.upstreamValues != nil {
 		layers = append(layers, p.upstreamValues)
 	}
-	load := func(file string) error {
-		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), shortPath(file))
+	loadAs := func(file, display string) error {
+		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), display)
 		if err != nil {
 			return err
 		}
 		layers = append(layers, v)
 		return nil
 	}
+	load := func(file string) error { return loadAs(file, shortPath(file)) }
 	for _, file := range files {
 		if err := load(file); err != nil {
+			if p.manifest != nil && errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s: flavor %s: %w", p.manifest.File, p.flavor, err)
+			}
 			return err
 		}
 	}
@@ -190,7 +205,8 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 		}
 	}
 	for _, file := range f.values {
-		if err := load(file); err != nil {
+		// Named as the user wrote it.
+		if err := loadAs(file, file); err != nil {
 			return err
 		}
 	}
@@ -203,21 +219,36 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 }
 
 // load opens the project for the selected flavor and loads it, printing
-// warnings.
+// warnings. Errors of the tree do not stop it: they stay with their
+// packages, and a plan fails only when its targets need one. It says once
+// that there are some, and where to see them.
 func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session, *project, error) {
-	p, err := f.openProject(ctx)
+	s, p, diags, err := f.loadTree(ctx, io)
 	if err != nil {
 		return nil, nil, err
 	}
+	if n := len(diags.Errors()); n > 0 {
+		fmt.Fprintf(io.errOut, "warning: the tree has %d error(s) (etk tree validate lists them); what needs none of them still works\n", n)
+	}
+	return s, p, nil
+}
+
+// loadTree is load for commands that report the tree's errors themselves:
+// it returns them.
+func (f *projectFlags) loadTree(ctx context.Context, io *streams) (*compiler.Session, *project, diag.List, error) {
+	p, err := f.openProject(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if err := f.withFlavor(p, f.flavor); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s, diags := compiler.Load(ctx, p.cfg)
 	f.printWarnings(io, diags)
 	if s == nil {
-		return nil, nil, diags.Err()
+		return nil, nil, nil, diags.Err()
 	}
-	return s, p, nil
+	return s, p, diags, nil
 }
 
 func (f *projectFlags) printWarnings(io *streams, diags diag.List) {

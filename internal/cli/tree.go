@@ -46,11 +46,23 @@ func newTreeListCmd(io *streams) *cobra.Command {
 			if err := f.Validate(); err != nil {
 				return err
 			}
-			s, _, err := f.load(cmd.Context(), io)
+			s, _, diags, err := f.loadTree(cmd.Context(), io)
 			if err != nil {
 				return err
 			}
-			return f.run(io, s)
+			if err := f.run(io, s); err != nil {
+				return err
+			}
+			// The healthy packages are listed; the broken ones are named
+			// by their errors.
+			errs := diags.Errors()
+			if len(errs) == 0 {
+				return nil
+			}
+			for _, d := range errs {
+				fmt.Fprintln(io.errOut, d.Error())
+			}
+			return fmt.Errorf("%d error(s) in the tree: %d package(s) not listed, every other package is", len(errs), len(s.Tree.Broken()))
 		},
 	}
 	f.projectFlags.AddFlags(cmd)
@@ -107,7 +119,7 @@ func (f *treeListFlags) run(io *streams, s *compiler.Session) error {
 	var entries []listEntry
 	for _, n := range s.Graph.Nodes {
 		p := n.Pkg
-		if !re.MatchString(p.ID()) {
+		if len(p.Broken) > 0 || !re.MatchString(p.ID()) {
 			continue
 		}
 		e := listEntry{ID: p.ID(), Category: p.Category, Name: p.Name, Version: p.Version, Hidden: p.Hidden,
