@@ -264,6 +264,7 @@ func (t *tree) writeBuild(b *strings.Builder, p *pkg) {
 	b.WriteString(stepVersion + stepFeature)
 	if p.includes {
 		b.WriteString("\nincludes:\n" + includeRe + "- '^/etc/{{ .Values.name }}(/.*)?$'\n")
+		t.writeFileIncludes(b, p.name)
 	}
 	if p.excludes {
 		b.WriteString("\nexcludes:\n- '\\.la$'\n- '^/usr/share/doc'\n")
@@ -360,4 +361,22 @@ func (t *tree) writeCollectionBuild(b *strings.Builder, u *unit) {
 	}
 	b.WriteString(stepFeature)
 	b.WriteString("\nincludes:\n" + includeRe)
+	t.writeFileIncludes(b, t.pkgs[u.first].name)
+}
+
+// sharedIncludePool is how many distinct shared patterns Config.Includes
+// draws from.
+const sharedIncludePool = 4096
+
+// writeFileIncludes writes Config.Includes generated patterns, literal
+// lines as a generator would write them.
+func (t *tree) writeFileIncludes(b *strings.Builder, name string) {
+	for j := range t.cfg.Includes {
+		if j%2 == 0 {
+			k := (j/2 + len(name)*31) % sharedIncludePool
+			fmt.Fprintf(b, "- '^/usr/lib/python3/dist-packages/mod%04d/__init__\\.py$'\n", k)
+		} else {
+			fmt.Fprintf(b, "- '^/usr/share/%s/data/file%05d\\.dat$'\n", name, j)
+		}
+	}
 }

@@ -19,6 +19,11 @@ type Config struct {
 	// (itself included) is Chain packages of category chain, each requiring
 	// its predecessor and up to three older ones.
 	Chain int
+	// Includes, if positive, gives every package with an includes list
+	// that many more patterns, as generated trees have (one per file of
+	// the package): half are file patterns of the package itself, half
+	// come from a pool shared by every package (common library paths).
+	Includes int
 }
 
 // Generate returns the tree described by cfg, rooted at the file system's
