@@ -173,8 +173,8 @@ func TestMalformed(t *testing.T) {
 		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  name: a\n  version: 1\n")},
 		want: []string{"packages/a/collection.yaml:1:1: a collection needs a packages list"},
 	}, {
-		name: "collection entry not a mapping",
-		fs:   fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  - {name: a, version: 1}\n  - just a name\n")},
+		name:  "collection entry not a mapping",
+		fs:    fstest.MapFS{"a/collection.yaml": mapFile("packages:\n  - {name: a, version: 1}\n  - just a name\n")},
 		want:  []string{"packages/a/collection.yaml:3:5: packages[1]: want a mapping, got a scalar"},
 		loads: []string{"a@1"},
 	}, {
