@@ -192,6 +192,14 @@ var buildFields = map[string]bool{
 // DecodeBuild decodes a rendered build.yaml. Unknown keys are warnings, or
 // errors when strict is set.
 func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
+	return DecodePackageBuild(file, src, strict, nil)
+}
+
+// DecodePackageBuild decodes the rendered build.yaml of p as luet reads it:
+// a build spec with steps but neither image nor requires builds on p's
+// definition requires (luet replaces those by the build spec's only when it
+// has some).
+func DecodePackageBuild(file string, src []byte, strict bool, p *Package) (*Build, diag.List) {
 	var diags diag.List
 	root := parseYAML(file, src, &diags)
 	if root == nil {
@@ -269,6 +277,9 @@ func DecodeBuild(file string, src []byte, strict bool) (*Build, diag.List) {
 			b.RequiresFinalImages = true
 		}
 	}
+	if p != nil && len(b.Steps)+len(b.Prelude) > 0 && b.Image == "" && len(b.Requires) == 0 && len(p.Requires) > 0 {
+		b.Requires = append([]Ref(nil), p.Requires...)
+	}
 	d.checkBuild(root, b)
 	if diags.HasErrors() {
 		return nil, diags
@@ -281,7 +292,9 @@ func (d *doc) checkBuild(root *yaml.Node, b *Build) {
 		d.errorf(root, "build spec has steps but neither image nor requires to build them on")
 	}
 	if b.Image != "" && len(b.Requires) > 0 {
-		d.errorf(root, "build spec has both image and requires; use one")
+		// luet builds from the image and does not build on the requires.
+		d.diags.Warnf(d.pos(root), "build spec has both image and requires; as in luet, the build starts from the image and the requires are not built on (remove one)")
+		b.Requires = nil
 	}
 }
 
@@ -339,7 +352,8 @@ func (d *doc) copies(n *yaml.Node) []Copy {
 			case "destination":
 				c.Destination, _ = d.str(kv.value, "copy.destination")
 			default:
-				d.errorf(kv.key, "copy: unknown field %q", kv.key.Value)
+				// luet ignores fields it does not know.
+				d.diags.Warnf(d.pos(kv.key), "copy: unknown field %q", kv.key.Value)
 			}
 		}
 		switch {

@@ -95,8 +95,9 @@ func TestJoin(t *testing.T) {
 	if b == nil || !b.RequiresFinalImages || len(b.Requires) != 2 || b.Requires[1].Name != "y" {
 		t.Errorf("join not translated: %+v", b)
 	}
-	if _, diags := DecodeBuild("b.yaml", []byte("image: alpine\njoin: [{name: x}]\n"), false); !diags.HasErrors() {
-		t.Errorf("image with join accepted")
+	// With an image, luet builds from it alone.
+	if b, diags := DecodeBuild("b.yaml", []byte("image: alpine\njoin: [{name: x}]\n"), false); len(diags.Warnings()) != 2 || len(b.Requires) != 0 {
+		t.Errorf("image with join: %v %+v", diags, b)
 	}
 }
 
@@ -148,5 +149,33 @@ func TestPlainPatterns(t *testing.T) {
 				t.Errorf("plain %q does not compile: %v", s, err)
 			}
 		}
+	}
+}
+
+// TestLuetBuildRequires: as luet reads them, steps without image or build
+// requires build on the definition's requires, and image wins over
+// requires.
+func TestLuetBuildRequires(t *testing.T) {
+	p := &Package{Name: "a", Version: "1", Requires: []Ref{{Category: "c", Name: "base"}}}
+	b, diags := DecodePackageBuild("b.yaml", []byte("steps: [make]\n"), false, p)
+	if diags.HasErrors() || len(b.Requires) != 1 || b.Requires[0].Name != "base" {
+		t.Errorf("steps on the definition's requires: %v %+v", diags, b)
+	}
+	if _, diags := DecodePackageBuild("b.yaml", []byte("steps: [make]\n"), false, &Package{Name: "a", Version: "1"}); !diags.HasErrors() {
+		t.Errorf("steps on nothing accepted")
+	}
+	b, diags = DecodeBuild("b.yaml", []byte("image: alpine\nrequires: [{name: base}]\nsteps: [make]\n"), false)
+	want := []string{"b.yaml:1:1: warning: build spec has both image and requires; as in luet, the build starts from the image and the requires are not built on (remove one)"}
+	if diff := cmp.Diff(want, lines(diags)); diff != "" || b == nil || len(b.Requires) != 0 {
+		t.Errorf("image and requires (-want +got):\n%s%+v", diff, b)
+	}
+}
+
+// TestYAML11Booleans: luet reads YAML 1.1, where unquoted yes and no are
+// booleans.
+func TestYAML11Booleans(t *testing.T) {
+	b, diags := DecodeBuild("b.yaml", []byte("image: alpine\nunpack: yes\nrequires_final_images: off\n"), false)
+	if diags.HasErrors() || !b.Unpack || b.RequiresFinalImages {
+		t.Errorf("%v %+v", diags, b)
 	}
 }

@@ -376,6 +376,7 @@ func (d *doc) boolean(n *yaml.Node, field string) (bool, bool) {
 		return false, true
 	}
 	var b bool
+	// yaml.v3 takes luet's YAML 1.1 booleans (yes, no, on, off) here.
 	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
 		d.errorf(n, "%s: want true or false, got %s", field, describe(n))
 		return false, false

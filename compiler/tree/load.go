@@ -308,7 +308,7 @@ func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options
 		vals := values.Merge(p.Values, opts.Values)
 		if buildT != nil {
 			if b := render(&r.diags, p, buildT, buildFile, buildSrc, vals, func(file string, out []byte) (any, diag.List) {
-				b, ds := spec.DecodeBuild(file, out, opts.Strict)
+				b, ds := spec.DecodePackageBuild(file, out, opts.Strict, p)
 				return b, ds
 			}); b != nil {
 				p.Build = b.(*spec.Build)
