@@ -17,6 +17,7 @@ import (
 var targets = map[string]time.Duration{
 	"BenchmarkPlan10k":       time.Second,
 	"BenchmarkPlanChain700":  100 * time.Millisecond,
+	"BenchmarkPlanIncludes":  time.Second,
 	"BenchmarkCorpusFlavor":  50 * time.Millisecond,
 	"BenchmarkNoopCompile1k": 2 * time.Second,
 }
