@@ -11,7 +11,8 @@ import (
 
 // clockFuncs are the functions that read the moment: they read the engine's
 // pinned clock instead, and a template calling one is marked as using it.
-var clockFuncs = map[string]bool{"now": true, "ago": true}
+// tpl renders a string known only at run time: it may read the clock.
+var clockFuncs = map[string]bool{"now": true, "ago": true, "tpl": true}
 
 // ParseEpoch reads a pinned clock: Unix seconds (as SOURCE_DATE_EPOCH
 // holds) or an RFC 3339 time. The result is in UTC.

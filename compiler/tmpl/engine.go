@@ -111,6 +111,29 @@ func (e *Engine) namespace(name string) (*template.Template, error) {
 			return "", err
 		}
 		return b.String(), nil
+	}, "tpl": func(text string, data any) (string, error) {
+		// Helm's tpl: render a string as a template, with the blocks of
+		// this namespace.
+		if includeTooDeep() {
+			return "", tooDeepErr("tpl")
+		}
+		c, err := t.Clone()
+		if err != nil {
+			return "", err
+		}
+		nt, err := c.New("\x00tpl").Parse(text)
+		if err != nil {
+			return "", fmt.Errorf("tpl: %w", err)
+		}
+		var b limitedBuffer
+		if err := nt.Execute(&b, data); err != nil {
+			var deep tooDeepErr
+			if errors.As(err, &deep) {
+				return "", deep
+			}
+			return "", fmt.Errorf("tpl: %w", err)
+		}
+		return b.String(), nil
 	}})
 	for _, n := range e.order {
 		if _, err := t.AddParseTree(n, e.defs[n]); err != nil {
@@ -180,14 +203,22 @@ func (e *Engine) Parse(file string, src []byte) (*Template, error) {
 	return &Template{t: t, e: e, src: src, clock: own.uses(file)}, nil
 }
 
-// Execute renders the template with {"Values": values}.
+// Execute renders the template with {"Values": values}. A missing value
+// prints as nothing, as in Helm's engine, which luet renders with (Go's
+// own "<no value>" is removed from the output).
 func (t *Template) Execute(values map[string]any) ([]byte, error) {
 	var b limitedBuffer
 	if err := t.t.Execute(&b, map[string]any{"Values": values}); err != nil {
 		return nil, t.e.positioned(err, t.t.Name(), t.src)
 	}
-	return b.Bytes(), nil
+	out := b.Bytes()
+	if bytes.Contains(out, noValue) {
+		out = bytes.ReplaceAll(out, noValue, nil)
+	}
+	return out, nil
 }
+
+var noValue = []byte("<no value>")
 
 // Go's template errors look like
 //

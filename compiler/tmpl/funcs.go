@@ -38,6 +38,11 @@ var baseFuncs = func() template.FuncMap {
 	m["fromYaml"] = fromYAML
 	m["toJson"] = toJSON
 	m["fromJson"] = fromJSON
+	m["fromYamlArray"] = fromYAMLArray
+	m["fromJsonArray"] = fromJSONArray
+	m["mustToYaml"] = toYAML
+	// tpl is bound per namespace (see Engine.namespace).
+	m["tpl"] = func(string, any) (string, error) { return "", nil }
 	m["required"] = required
 	for name, f := range timeFuncs(time.Unix(0, 0)) {
 		m[name] = f
@@ -197,6 +202,20 @@ func fromYAML(s string) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+func fromYAMLArray(s string) ([]any, error) {
+	var a []any
+	if err := yaml.Unmarshal([]byte(s), &a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func fromJSONArray(s string) ([]any, error) {
+	var a []any
+	err := json.Unmarshal([]byte(s), &a)
+	return a, err
 }
 
 func toJSON(v any) (string, error) {

@@ -305,6 +305,12 @@ func TestHelmFunctions(t *testing.T) {
 		{"fromJson", `{{ $m := fromJson "{\"a\": [1, 2], \"b\": \"c\"}" }}{{ index $m.a 1 }} {{ $m.b }}`, "2 c"},
 		{"round trip", `{{ (fromJson (toJson .Values.map)).deep.x }} {{ (fromYaml (toYaml .Values.map)).k }}`, "true v"},
 		{"sprig", `{{ .Values.name | upper }} {{ list 1 2 | join "," }} {{ default "d" .Values.empty }}`, "FOO 1,2 d"},
+		{"tpl", `{{ tpl "{{ .Values.name }}-{{ include \"greet\" .Values }}" . }}`, "foo-hello foo"},
+		{"fromYamlArray", `{{ index (fromYamlArray "[a, b]") 1 }}`, "b"},
+		{"fromJsonArray", `{{ len (fromJsonArray "[1, 2, 3]") }}`, "3"},
+		// Helm's engine, which luet renders with, prints a missing value
+		// as nothing.
+		{"missing value", `a={{ .Values.nothere }} b={{ .Values.map.nothere }}`, "a= b="},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
