@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/spec"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
@@ -19,6 +20,7 @@ type installFlags struct {
 	root         string
 	allowReplace bool
 	noFinalize   bool
+	allowDevices []string
 }
 
 func newInstallCmd(io *streams) *cobra.Command {
@@ -45,6 +47,7 @@ chrooted into the root.`,
 	cmd.Flags().StringVar(&f.root, "root", "", "the root folder to install into")
 	cmd.Flags().BoolVar(&f.allowReplace, "allow-replace", false, "let a package take over files another installed package owns")
 	cmd.Flags().BoolVar(&f.noFinalize, "no-finalize", false, "do not run finalizers")
+	cmd.Flags().StringArrayVar(&f.allowDevices, "allow-devices", nil, "let package `PKG` (category/name, an id, or '*') install device nodes (repeatable)")
 	return cmd
 }
 
@@ -61,6 +64,9 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	opts := []install.Option{install.Output(out.errOut)}
 	if f.allowReplace {
 		opts = append(opts, install.AllowReplace())
+	}
+	if len(f.allowDevices) > 0 {
+		opts = append(opts, install.AllowDevices(f.allowDevices...))
 	}
 	if err := os.MkdirAll(f.root, 0o755); err != nil {
 		return err
@@ -125,12 +131,25 @@ func installPackage(ctx context.Context, repo *repository.Repo, p index.Package)
 		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
 	}
 	var m struct {
-		Finalize *spec.Finalize `json:"finalize"`
+		ID       string             `json:"id"`
+		Key      string             `json:"key"`
+		Finalize *spec.Finalize     `json:"finalize"`
+		Artefact *artifact.Metadata `json:"artefact"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
 	}
-	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key}
+	// The index and the metadata are signed together; they must agree
+	// on what the artefact is, or one of them was made for another.
+	switch {
+	case m.ID != p.ID || m.Key != p.Key:
+		return install.Package{}, fmt.Errorf("%s: its metadata is of %s (key %.12s), not of the indexed package (key %.12s)", p.ID, m.ID, m.Key, p.Key)
+	case (p.Artefact == nil) != (m.Artefact == nil):
+		return install.Package{}, fmt.Errorf("%s: the index and the metadata disagree on whether it has an artefact", p.ID)
+	case p.Artefact != nil && (p.Artefact.Digest != m.Artefact.Digest || p.Artefact.Size != m.Artefact.Size):
+		return install.Package{}, fmt.Errorf("%s: %w: the index names artefact %s (%d bytes), its metadata %s (%d bytes)", p.ID, artifact.ErrMismatch, p.Artefact.Digest, p.Artefact.Size, m.Artefact.Digest, m.Artefact.Size)
+	}
+	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key, Artefact: m.Artefact}
 	if m.Finalize != nil {
 		ip.Finalize, ip.Shell = m.Finalize.Install, m.Finalize.Shell
 	}
