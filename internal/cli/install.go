@@ -3,15 +3,19 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/spec"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
 	"github.com/etk-build/etk/repository/install"
+	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +25,44 @@ type installFlags struct {
 	allowReplace bool
 	noFinalize   bool
 	allowDevices []string
+	history      historyFlags
+}
+
+// historyFlags accept, explicitly, a repository that does not continue
+// what a client trusted before (see repository/seen).
+type historyFlags struct {
+	rollback, change bool
+}
+
+func (h *historyFlags) AddFlags(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&h.rollback, "allow-rollback", false, "accept an older "+what+" than the newest trusted before")
+	cmd.Flags().BoolVar(&h.change, "allow-repo-change", false, "accept a repository whose history does not continue the one trusted before, or a URL now serving another repository")
+}
+
+func (h *historyFlags) allow() seen.Allow { return seen.Allow{Rollback: h.rollback, Change: h.change} }
+
+// hint says which flag accepts what a history check refused.
+func (h *historyFlags) hint(err error) error {
+	switch {
+	case errors.Is(err, index.ErrRollback):
+		return fmt.Errorf("%w\n(if you mean to go back, pass --allow-rollback)", err)
+	case errors.Is(err, index.ErrWrongRepository):
+		return fmt.Errorf("%w\n(if you trust this repository in its place, pass --allow-repo-change)", err)
+	}
+	return err
+}
+
+// location is how a repository URL is remembered: folders absolute,
+// URLs without credentials.
+func location(url string) string {
+	p, isFile := strings.CutPrefix(url, "file://")
+	if isFile || !strings.Contains(url, "://") {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	return seen.Location(url)
 }
 
 func newInstallCmd(io *streams) *cobra.Command {
@@ -48,14 +90,27 @@ chrooted into the root.`,
 	cmd.Flags().BoolVar(&f.allowReplace, "allow-replace", false, "let a package take over files another installed package owns")
 	cmd.Flags().BoolVar(&f.noFinalize, "no-finalize", false, "do not run finalizers")
 	cmd.Flags().StringArrayVar(&f.allowDevices, "allow-devices", nil, "let package `PKG` (category/name, an id, or '*') install device nodes (repeatable)")
+	f.history.AddFlags(cmd, "revision of the repository")
 	return cmd
 }
 
 func (f *installFlags) run(ctx context.Context, out *streams, args []string) error {
-	repo, err := f.open(ctx, 0)
+	if f.url == "" {
+		return usagef("--repo URL is required")
+	}
+	trust, err := f.trusted()
 	if err != nil {
 		return err
 	}
+	store, err := openStore(f.url)
+	if err != nil {
+		return err
+	}
+	repo, err := repository.Open(ctx, store, trust, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.url, err)
+	}
+	repo.OpenSource = openStore
 	resolved, err := repository.ResolveSet(repo.Index, args)
 	if err != nil {
 		return err
@@ -74,6 +129,19 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	root, err := install.Open(f.root, opts...)
 	if err != nil {
 		return err
+	}
+	// The root remembers the newest revision of each repository it
+	// trusted: an older one, or another repository, is refused unless
+	// the flags say otherwise.
+	loc := location(f.url)
+	err = root.Seen(ctx, func(st *seen.State) error {
+		if err := st.CheckRepository(ctx, store, loc, repo.Snapshot, f.history.allow()); err != nil {
+			return f.history.hint(err)
+		}
+		return st.RememberRepository(loc, repo.Snapshot, f.history.allow())
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.url, err)
 	}
 	have := map[string]string{}
 	if installed, err := root.Installed(); err == nil {
