@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,14 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 		return err
 	}
 	set := resolved.Packages
-	opts := []install.Option{install.Output(out.errOut)}
+	// Warnings (world-writable files, device nodes skipped) go to stderr.
+	logger := slog.New(slog.NewTextHandler(out.errOut, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	opts := []install.Option{install.Output(out.errOut), install.Logger(logger)}
 	if f.allowReplace {
 		opts = append(opts, install.AllowReplace())
 	}
