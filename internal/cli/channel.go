@@ -114,12 +114,12 @@ unless --allow-repo-change.`,
 					return fmt.Errorf("no place to remember channels (%w): pass --state FILE", err)
 				}
 			}
-			loc := location(f.url)
+			loc, keys := location(f.url), trustedSigners(trust, nil)
 			err = seen.UpdateFile(cmd.Context(), state, func(st *seen.State) error {
-				if err := st.CheckChannel(loc, c, h.allow()); err != nil {
+				if err := st.CheckChannel(loc, c, keys, h.allow()); err != nil {
 					return h.hint(err)
 				}
-				return st.RememberChannel(loc, c, h.allow())
+				return st.RememberChannel(loc, c, keys, h.allow())
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.url, err)

@@ -242,7 +242,7 @@ func TestHostileRepositories(t *testing.T) {
 				h.publish(h.repo, "testing", basePkg)
 				return []string{"base/base"}
 			},
-			"served repository \"os\" (revision 1) before", "pass --allow-repo-change"},
+			"served repository \"os\" (revision 1, signed by", "pass --allow-repo-change"},
 	}
 	var table []string
 	for _, tt := range tests {

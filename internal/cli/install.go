@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/etk-build/etk/compiler/artifact"
@@ -51,6 +52,18 @@ func (h *historyFlags) hint(err error) error {
 		return fmt.Errorf("%w\n(if you trust this repository in its place, pass --allow-repo-change)", err)
 	}
 	return err
+}
+
+// trustedSigners are the ids of the trusted keys among signers (all the
+// trusted keys when signers is nil).
+func trustedSigners(t index.Trust, signers []string) []string {
+	var ids []string
+	for _, k := range t.Keys {
+		if id := index.KeyID(k); signers == nil || slices.Contains(signers, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // location is how a repository URL is remembered: folders absolute,
@@ -141,12 +154,12 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	// The root remembers the newest revision of each repository it
 	// trusted: an older one, or another repository, is refused unless
 	// the flags say otherwise.
-	loc := location(f.url)
+	loc, keys := location(f.url), trustedSigners(trust, repo.Signers)
 	err = root.Seen(ctx, func(st *seen.State) error {
-		if err := st.CheckRepository(ctx, store, loc, repo.Snapshot, f.history.allow()); err != nil {
+		if err := st.CheckRepository(ctx, store, loc, repo.Snapshot, keys, f.history.allow()); err != nil {
 			return f.history.hint(err)
 		}
-		return st.RememberRepository(loc, repo.Snapshot, f.history.allow())
+		return st.RememberRepository(loc, repo.Snapshot, keys, f.history.allow())
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.url, err)

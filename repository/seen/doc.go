@@ -5,12 +5,15 @@
 //
 // # What is remembered
 //
-// A State holds, per repository name (the name its snapshots carry and
-// sign), the newest revision trusted, the digest of that snapshot's
-// signed payload (index.Snapshot.PayloadDigest: the same whichever keys
-// signed it) and the locations (URLs without credentials, absolute
-// folders) it was read from; per channel (repository name and channel
-// name), the newest sequence number and the digest of its payload. It is
+// A State holds, per repository (the name its snapshots carry and sign,
+// and the trusted keys that signed them: the same name signed by none of
+// the same keys is another repository, such as a project's own test
+// repository beside the vendor's), the newest revision trusted, the
+// digest of that snapshot's signed payload (index.Snapshot.PayloadDigest:
+// the same whichever keys signed it) and the locations (URLs without
+// credentials, absolute folders) it was read from; per channel
+// (repository name, channel name and keys), the newest sequence number
+// and the digest of its payload. It is
 // JSON (format etk-seen/v1). An install root keeps its own in
 // /var/lib/etk/seen.json (see repository/install); etk channel list keeps
 // the user's in $XDG_CONFIG_HOME/etk/seen.json (default ~/.config).

@@ -40,6 +40,11 @@ type Repository struct {
 	Revision int64  `json:"revision"`
 	// Snapshot is the revision's index.Snapshot.PayloadDigest.
 	Snapshot string `json:"snapshot"`
+	// Keys are the ids of the trusted keys that signed it: with the
+	// name, who the repository is. A repository of the same name signed
+	// by none of them is another one (a project's own test repository
+	// beside the vendor's), remembered apart.
+	Keys []string `json:"keys"`
 	// URLs are where it was read, credentials removed, sorted.
 	URLs []string `json:"urls,omitempty"`
 }
@@ -50,8 +55,11 @@ type Channel struct {
 	Channel    string `json:"channel"`
 	Sequence   int64  `json:"sequence"`
 	// Digest is the channel's index.Channel.Digest.
-	Digest string   `json:"digest"`
-	URLs   []string `json:"urls,omitempty"`
+	Digest string `json:"digest"`
+	// Keys are the ids of the keys trusted to sign it, as for a
+	// Repository.
+	Keys []string `json:"keys"`
+	URLs []string `json:"urls,omitempty"`
 }
 
 // Allow says what the user accepts explicitly.
@@ -90,9 +98,11 @@ func Decode(data []byte) (*State, error) {
 // Encode returns the state's JSON, sorted, with a trailing newline.
 func (s *State) Encode() ([]byte, error) {
 	s.Format = Format
-	slices.SortFunc(s.Repositories, func(a, b Repository) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(s.Repositories, func(a, b Repository) int {
+		return strings.Compare(a.Name+"\x00"+strings.Join(a.Keys, ","), b.Name+"\x00"+strings.Join(b.Keys, ","))
+	})
 	slices.SortFunc(s.Channels, func(a, b Channel) int {
-		return strings.Compare(a.Repository+"\x00"+a.Channel, b.Repository+"\x00"+b.Channel)
+		return strings.Compare(a.Repository+"\x00"+a.Channel+"\x00"+strings.Join(a.Keys, ","), b.Repository+"\x00"+b.Channel+"\x00"+strings.Join(b.Keys, ","))
 	})
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -228,9 +238,19 @@ type historyError struct {
 func (e *historyError) Error() string { return e.msg }
 func (e *historyError) Unwrap() error { return e.kind }
 
-func (s *State) repository(name string) *Repository {
+// overlap reports whether two sets of key ids share one.
+func overlap(a, b []string) bool {
+	for _, k := range a {
+		if slices.Contains(b, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *State) repository(name string, keys []string) *Repository {
 	for i := range s.Repositories {
-		if s.Repositories[i].Name == name {
+		if s.Repositories[i].Name == name && overlap(s.Repositories[i].Keys, keys) {
 			return &s.Repositories[i]
 		}
 	}
@@ -238,18 +258,21 @@ func (s *State) repository(name string) *Repository {
 }
 
 // CheckRepository returns nil when snap, verified and read from loc (a
-// Location), continues what s remembers of its repository, and loc served
-// no other repository before, or when allow accepts what differs.
-func (s *State) CheckRepository(ctx context.Context, b Blobs, loc string, snap *index.Snapshot, allow Allow) error {
+// Location), signed by the trusted keys of ids keys, continues what s
+// remembers of its repository (the same name, signed by one of the same
+// keys), and loc served no other repository before, or when allow accepts
+// what differs.
+func (s *State) CheckRepository(ctx context.Context, b Blobs, loc string, snap *index.Snapshot, keys []string, allow Allow) error {
+	r := s.repository(snap.Name, keys)
 	if !allow.Change {
-		for _, r := range s.Repositories {
-			if r.Name != snap.Name && slices.Contains(r.URLs, loc) {
+		for i := range s.Repositories {
+			o := &s.Repositories[i]
+			if o != r && slices.Contains(o.URLs, loc) {
 				return &historyError{kind: index.ErrWrongRepository, msg: fmt.Sprintf(
-					"%s served repository %q (revision %d) before, and now serves %q signed by a trusted key: a mirror swapped, or the URL is wrong", loc, r.Name, r.Revision, snap.Name)}
+					"%s served repository %q (revision %d, signed by %s) before, and now serves %q signed by %s: a mirror swapped, or the URL is wrong", loc, o.Name, o.Revision, strings.Join(o.Keys, ", "), snap.Name, strings.Join(keys, ", "))}
 			}
 		}
 	}
-	r := s.repository(snap.Name)
 	if r == nil {
 		return nil
 	}
@@ -268,27 +291,33 @@ func isKind(err, kind error) bool {
 // RememberRepository records snap, read from loc, as trusted: it becomes
 // the remembered revision when it is newer, or when allow accepted it
 // (an older or another one); loc moves to it.
-func (s *State) RememberRepository(loc string, snap *index.Snapshot, allow Allow) error {
+func (s *State) RememberRepository(loc string, snap *index.Snapshot, keys []string, allow Allow) error {
 	d, err := snap.PayloadDigest()
 	if err != nil {
 		return err
 	}
-	for i := range s.Repositories {
-		if s.Repositories[i].Name != snap.Name {
-			s.Repositories[i].URLs = slices.DeleteFunc(s.Repositories[i].URLs, func(u string) bool { return u == loc })
-		}
-	}
-	r := s.repository(snap.Name)
+	r := s.repository(snap.Name, keys)
 	if r == nil {
-		s.Repositories = append(s.Repositories, Repository{Name: snap.Name})
+		s.Repositories = append(s.Repositories, Repository{Name: snap.Name, Revision: -1})
 		r = &s.Repositories[len(s.Repositories)-1]
-		r.Revision = -1
+	}
+	for i := range s.Repositories {
+		if o := &s.Repositories[i]; o != r {
+			o.URLs = slices.DeleteFunc(o.URLs, func(u string) bool { return u == loc })
+		}
 	}
 	if snap.Revision > r.Revision || allow.Rollback || allow.Change {
 		r.Revision, r.Snapshot = snap.Revision, d
 	}
+	r.Keys = sortedKeys(keys)
 	r.URLs = addURL(r.URLs, loc)
 	return nil
+}
+
+func sortedKeys(keys []string) []string {
+	k := slices.Clone(keys)
+	slices.Sort(k)
+	return slices.Compact(k)
 }
 
 func addURL(urls []string, loc string) []string {
@@ -303,30 +332,30 @@ func addURL(urls []string, loc string) []string {
 	return urls
 }
 
-func (s *State) channel(repo, name string) *Channel {
+func (s *State) channel(repo, name string, keys []string) *Channel {
 	for i := range s.Channels {
-		if s.Channels[i].Repository == repo && s.Channels[i].Channel == name {
-			return &s.Channels[i]
+		if x := &s.Channels[i]; x.Repository == repo && x.Channel == name && overlap(x.Keys, keys) {
+			return x
 		}
 	}
 	return nil
 }
 
-// CheckChannel returns nil when c, verified and read from loc, is not
-// older than the channel state s remembers (a lower sequence: an error
+// CheckChannel returns nil when c, verified with the trusted keys of ids
+// keys and read from loc, is not older than the channel state s remembers (a lower sequence: an error
 // wrapping index.ErrRollback), not other content under the same
 // sequence, and loc served this channel name of no other repository (both
 // index.ErrWrongRepository), or when allow accepts it.
-func (s *State) CheckChannel(loc string, c *index.Channel, allow Allow) error {
+func (s *State) CheckChannel(loc string, c *index.Channel, keys []string, allow Allow) error {
+	x := s.channel(c.Name, c.Channel, keys)
 	if !allow.Change {
-		for _, x := range s.Channels {
-			if x.Channel == c.Channel && x.Repository != c.Name && slices.Contains(x.URLs, loc) {
+		for i := range s.Channels {
+			if o := &s.Channels[i]; o != x && o.Channel == c.Channel && slices.Contains(o.URLs, loc) {
 				return &historyError{kind: index.ErrWrongRepository, msg: fmt.Sprintf(
-					"%s served channel %s of repository %q before, and now one of %q: a mirror swapped, or the URL is wrong", loc, c.Channel, x.Repository, c.Name)}
+					"%s served channel %s of repository %q (signed by %s) before, and now one of %q signed by %s: a mirror swapped, or the URL is wrong", loc, c.Channel, o.Repository, strings.Join(o.Keys, ", "), c.Name, strings.Join(keys, ", "))}
 			}
 		}
 	}
-	x := s.channel(c.Name, c.Channel)
 	if x == nil {
 		return nil
 	}
@@ -347,21 +376,22 @@ func (s *State) CheckChannel(loc string, c *index.Channel, allow Allow) error {
 
 // RememberChannel records c, read from loc, as trusted, as
 // RememberRepository does.
-func (s *State) RememberChannel(loc string, c *index.Channel, allow Allow) error {
+func (s *State) RememberChannel(loc string, c *index.Channel, keys []string, allow Allow) error {
 	d, err := c.Digest()
 	if err != nil {
 		return err
 	}
-	for i := range s.Channels {
-		if s.Channels[i].Channel == c.Channel && s.Channels[i].Repository != c.Name {
-			s.Channels[i].URLs = slices.DeleteFunc(s.Channels[i].URLs, func(u string) bool { return u == loc })
-		}
-	}
-	x := s.channel(c.Name, c.Channel)
+	x := s.channel(c.Name, c.Channel, keys)
 	if x == nil {
 		s.Channels = append(s.Channels, Channel{Repository: c.Name, Channel: c.Channel, Sequence: -1})
 		x = &s.Channels[len(s.Channels)-1]
 	}
+	for i := range s.Channels {
+		if o := &s.Channels[i]; o != x && o.Channel == c.Channel {
+			o.URLs = slices.DeleteFunc(o.URLs, func(u string) bool { return u == loc })
+		}
+	}
+	x.Keys = sortedKeys(keys)
 	if c.Sequence > x.Sequence || allow.Rollback || allow.Change || (c.Sequence == 0 && x.Sequence == 0) {
 		x.Sequence, x.Digest = c.Sequence, d
 	}

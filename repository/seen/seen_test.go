@@ -105,15 +105,16 @@ func TestCheckRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	const loc = "https://mirror.example/os"
+	keys := []string{index.KeyID(k.Public().(index.PublicKey))}
 	remember := func(snap *index.Snapshot, allow seen.Allow) {
 		t.Helper()
-		if err := st.RememberRepository(loc, snap, allow); err != nil {
+		if err := st.RememberRepository(loc, snap, keys, allow); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check := func(b seen.Blobs, snap *index.Snapshot, allow seen.Allow, want error) {
 		t.Helper()
-		err := st.CheckRepository(ctx, b, loc, snap, allow)
+		err := st.CheckRepository(ctx, b, loc, snap, keys, allow)
 		if !errors.Is(err, want) || (want == nil && err != nil) {
 			t.Fatalf("CheckRepository(revision %d of %s): %v, want %v", snap.Revision, snap.Name, err, want)
 		}
@@ -146,11 +147,28 @@ func TestCheckRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []seen.Repository{
-		{Name: "os", Revision: 1, Snapshot: payload(t, snaps[0])},
-		{Name: "other", Revision: 1, Snapshot: payload(t, other[0]), URLs: []string{loc}},
+		{Name: "os", Revision: 1, Snapshot: payload(t, snaps[0]), Keys: keys},
+		{Name: "other", Revision: 1, Snapshot: payload(t, other[0]), Keys: keys, URLs: []string{loc}},
 	}
 	if diff := cmp.Diff(want, back.Repositories); diff != "" {
 		t.Errorf("state (-want +got):\n%s", diff)
+	}
+	// The same name signed by other keys (a project's own test
+	// repository) is another repository, remembered apart.
+	k2 := newKey(t)
+	s2, mine := history(t, k2, "os", "d", 1)
+	keys2 := []string{index.KeyID(k2.Public().(index.PublicKey))}
+	if err := st.CheckRepository(ctx, s2, "/elsewhere", mine[0], keys2, seen.Allow{}); err != nil {
+		t.Fatalf("same name, other keys: %v", err)
+	}
+	if err := st.RememberRepository("/elsewhere", mine[0], keys2, seen.Allow{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Repositories) != 3 {
+		t.Errorf("%d repositories remembered, want 3", len(st.Repositories))
+	}
+	if err := st.CheckRepository(ctx, s, "/fresh", snaps[1], keys, seen.Allow{}); err != nil {
+		t.Errorf("os of the first key, one revision on: %v", err)
 	}
 }
 
@@ -167,23 +185,24 @@ func TestChannel(t *testing.T) {
 		return ch
 	}
 	const loc = "/srv/repo"
+	keys := []string{"k1"}
 	mustRemember := func(ch *index.Channel, allow seen.Allow) {
 		t.Helper()
-		if err := st.CheckChannel(loc, ch, allow); err != nil {
+		if err := st.CheckChannel(loc, ch, keys, allow); err != nil {
 			t.Fatalf("check %d: %v", ch.Sequence, err)
 		}
-		if err := st.RememberChannel(loc, ch, allow); err != nil {
+		if err := st.RememberChannel(loc, ch, keys, allow); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mustRemember(c("os", 2, "1", "2"), seen.Allow{})
-	if err := st.CheckChannel(loc, c("os", 1, "1"), seen.Allow{}); !errors.Is(err, index.ErrRollback) {
+	if err := st.CheckChannel(loc, c("os", 1, "1"), keys, seen.Allow{}); !errors.Is(err, index.ErrRollback) {
 		t.Errorf("older sequence: %v", err)
 	}
-	if err := st.CheckChannel(loc, c("os", 2, "1", "3"), seen.Allow{}); !errors.Is(err, index.ErrWrongRepository) {
+	if err := st.CheckChannel(loc, c("os", 2, "1", "3"), keys, seen.Allow{}); !errors.Is(err, index.ErrWrongRepository) {
 		t.Errorf("same sequence, other content: %v", err)
 	}
-	if err := st.CheckChannel(loc, c("other", 9, "1"), seen.Allow{}); !errors.Is(err, index.ErrWrongRepository) {
+	if err := st.CheckChannel(loc, c("other", 9, "1"), keys, seen.Allow{}); !errors.Is(err, index.ErrWrongRepository) {
 		t.Errorf("another repository's channel at the same place: %v", err)
 	}
 	mustRemember(c("os", 3, "1", "2", "3"), seen.Allow{})
@@ -210,7 +229,7 @@ func TestUpdateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "etk", "seen.json")
 	k := newKey(t)
 	_, snaps := history(t, k, "os", "a", 1)
-	if err := seen.UpdateFile(ctx, path, func(s *seen.State) error { return s.RememberRepository("/r", snaps[0], seen.Allow{}) }); err != nil {
+	if err := seen.UpdateFile(ctx, path, func(s *seen.State) error { return s.RememberRepository("/r", snaps[0], []string{"k1"}, seen.Allow{}) }); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
