@@ -94,9 +94,9 @@
 // stops at the first entry the metadata does not list, or lists with
 // another type, mode (setuid included), owner, size, target, device
 // numbers or xattrs, at a file whose content has another digest, and at
-// any tar byte past TarBound: every header at most three blocks (USTAR,
-// then a PAX header and its records), each file's content in whole
-// blocks, the archive's end, rounded up to a 10 KiB record. The metadata
+// any tar byte past TarBound: every header one USTAR block when it fits
+// one, else with a PAX header and its records, each file's content in
+// whole blocks, the archive's end, rounded up to a 10 KiB record. The metadata
 // is checked first: InstalledSize, the sum of its regular files' sizes
 // (hardlinks, directories and symlinks count nothing), must be what its
 // list adds up to. Decompress gives the same byte bounds to readers that

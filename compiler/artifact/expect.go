@@ -54,11 +54,13 @@ func Expect(m *Metadata) WalkOption { return func(o *walkOptions) { o.want = m }
 
 // TarBound checks that m is consistent and returns the most bytes the tar
 // of an artefact m describes can hold: for each entry, deletion and
-// opaque marker a header of at most three blocks (USTAR, and a PAX header
-// with its records: the name, the link, the xattrs and the numeric fields
-// that do not fit USTAR), a regular file's content rounded up to whole
-// blocks, the two zero blocks that end the archive, all rounded up to a
-// tar record (10 KiB), which some writers pad to.
+// opaque marker one USTAR block when its header fits one (as archive/tar
+// then writes it), else that block, a PAX header block and its records
+// (the name, the link, the xattrs, and room for the numeric fields); a
+// regular file's content rounded up to whole blocks; the two zero blocks
+// that end the archive; all rounded up to a tar record (10 KiB), which
+// some writers pad to. On the foundation's artefacts it is at most 9 KiB
+// over the actual tar.
 func TarBound(m *Metadata) (int64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("%w: no metadata", ErrMismatch)
@@ -78,7 +80,7 @@ func TarBound(m *Metadata) (int64, error) {
 		if f.Size < 0 || (f.Size > 0 && f.Type != TypeFile) {
 			return 0, fmt.Errorf("%w: metadata lists %s with size %d", ErrMismatch, f.Path, f.Size)
 		}
-		name := f.Path
+		name := strings.TrimPrefix(f.Path, "/")
 		if f.Type == TypeDir {
 			name += "/"
 		}
@@ -86,7 +88,11 @@ func TarBound(m *Metadata) (int64, error) {
 		for k, v := range f.Xattrs {
 			x += int64(len(paxXattr)+len(k)+base64.StdEncoding.DecodedLen(len(v))) + 24
 		}
-		if !add(headerBound(name, f.Link, x)) || !add(roundUp(f.Size)) {
+		hdr := headerBound(name, f.Link, x)
+		if x == 0 && fitsUSTAR(name, f) {
+			hdr = blockSize
+		}
+		if !add(hdr) || !add(roundUp(f.Size)) {
 			return 0, fmt.Errorf("%w: metadata sizes overflow", ErrMismatch)
 		}
 		if f.Type == TypeFile {
@@ -98,15 +104,53 @@ func TarBound(m *Metadata) (int64, error) {
 	}
 	for _, d := range m.Deletions {
 		dir, base := path.Split(d)
-		total += headerBound(dir+whiteoutPrefix+base, "", 0)
+		total += markerBound(dir + whiteoutPrefix + base)
 	}
 	for _, d := range m.Opaque {
-		total += headerBound(path.Join(d, whiteoutOpaque), "", 0)
+		total += markerBound(path.Join(d, whiteoutOpaque))
 	}
 	if !add(2 * blockSize) {
 		return 0, fmt.Errorf("%w: metadata sizes overflow", ErrMismatch)
 	}
 	return (total + recordSize - 1) / recordSize * recordSize, nil
+}
+
+// markerBound is the header of a whiteout or opaque marker at p.
+func markerBound(p string) int64 {
+	name := strings.TrimPrefix(p, "/")
+	if fitsUSTAR(name, File{}) {
+		return blockSize
+	}
+	return headerBound(name, "", 0)
+}
+
+// fitsUSTAR reports whether archive/tar writes the header of f, named
+// name, as one USTAR block: ASCII name (at most 100 bytes, or split at a
+// slash into 155 and 100) and link (100), numbers in their octal fields.
+// mtimes are whole seconds before the year 2242.
+func fitsUSTAR(name string, f File) bool {
+	ascii := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 || s[i] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	const id, size = 1<<21 - 1, 1<<33 - 1 // 7 and 11 octal digits
+	if !ascii(name) || !ascii(f.Link) || len(f.Link) > 100 || f.UID > id || f.GID > id || f.Size > size || f.Devmajor > id || f.Devminor > id {
+		return false
+	}
+	if len(name) <= 100 {
+		return true
+	}
+	// USTAR's prefix field: split at a slash, the rest at most 100.
+	for i := len(name) - 1; i > 0; i-- {
+		if name[i] == '/' && i <= 155 && len(name)-i-1 <= 100 && len(name)-i-1 > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // headerBound is the most a header for name, link and xattr records of x

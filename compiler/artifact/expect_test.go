@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -119,4 +120,35 @@ func TestDecompressBound(t *testing.T) {
 	if !errors.Is(err, artifact.ErrMismatch) || n > bound {
 		t.Errorf("read %d bytes (bound %d), error %v; want ErrMismatch within the bound", n, bound, err)
 	}
+}
+
+// TestTarBoundHeaders builds artefacts whose headers need more than a
+// USTAR block (long, split and non-ASCII names, long targets, big ids,
+// xattrs): build checks each against TarBound.
+func TestTarBoundHeaders(t *testing.T) {
+	long := strings.Repeat("d", 120)
+	deep := strings.Repeat("abcdefghi/", 20) + strings.Repeat("f", 90)
+	// Many of each, so that the record rounding cannot hide an
+	// underestimate.
+	var many []ent
+	for i := range 40 {
+		many = append(many, file(fmt.Sprintf("caf\u00e9%02d", i), "x"), symlink(fmt.Sprintf("s%02d", i), strings.Repeat("t", 101)),
+			file(fmt.Sprintf("u%02d", i), "x").with(owner(1<<22, 1)))
+	}
+	mustBuild(t, artifact.Full, artifact.Spec{}, layer(t, many...))
+	mustBuild(t, artifact.Full, artifact.Spec{}, layer(t,
+		dir(long), file(long+"/"+strings.Repeat("n", 150), "x"),
+		file("caf\u00e9", "x"), symlink("s", strings.Repeat("t", 300)),
+		file("owned", "x").with(owner(1<<22, 1<<22)),
+		file("x", "x").with(func(h *tar.Header) {
+			h.PAXRecords = map[string]string{"SCHILY.xattr.user." + strings.Repeat("k", 200): strings.Repeat("v", 3000)}
+		}),
+	))
+	var ents []ent
+	parts := strings.Split(deep, "/")
+	for i := 1; i < len(parts); i++ {
+		ents = append(ents, dir(strings.Join(parts[:i], "/")))
+	}
+	ents = append(ents, file(deep, "deep"), whiteout(strings.Join(parts[:19], "/")+"/"+strings.Repeat("w", 99)))
+	mustBuild(t, artifact.Delta, artifact.Spec{}, layer(t, ents...))
 }
