@@ -15,6 +15,8 @@ var channelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 func ChannelRef(name string) string { return "channels/" + name }
 
 // ReadChannel reads and verifies a channel; ErrNotFound when there is none.
+// Whether it is older than one the reader saw is repository/seen's
+// question.
 func ReadChannel(ctx context.Context, s Store, t index.Trust, name string) (*index.Channel, error) {
 	if !channelRE.MatchString(name) {
 		return nil, fmt.Errorf("channel name %q: lower-case letters, digits, '.', '_' and '-'", name)
@@ -28,7 +30,9 @@ func ReadChannel(ctx context.Context, s Store, t index.Trust, name string) (*ind
 
 // PublishChannel adds an image version to a channel (replacing an entry of
 // the same version), signed with key, compared-and-swapped so that two
-// publishers never lose an entry.
+// publishers never lose an entry. Each publication raises the channel's
+// Sequence, so that readers can refuse an older channel (see
+// repository/seen).
 func PublishChannel(ctx context.Context, s Store, key index.PrivateKey, repo, name string, e index.ChannelEntry) (*index.Channel, error) {
 	if !channelRE.MatchString(name) {
 		return nil, fmt.Errorf("channel name %q: lower-case letters, digits, '.', '_' and '-'", name)
@@ -54,6 +58,12 @@ func PublishChannel(ctx context.Context, s Store, key index.PrivateKey, repo, na
 			}
 		}
 		c.Entries = append(entries, e)
+		// A legacy channel (no sequence) continues from its entry count,
+		// which is at most the publications it had.
+		if c.Sequence == 0 {
+			c.Sequence = int64(len(c.Entries) - 1)
+		}
+		c.Sequence++
 		env, err := index.SignChannel(c, key)
 		if err != nil {
 			return nil, err

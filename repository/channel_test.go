@@ -35,6 +35,10 @@ func TestChannels(t *testing.T) {
 	if len(c.Entries) != 2 || c.Entries[0].Version != "0.2.0" || c.Entries[1].Version != "0.1.0" {
 		t.Errorf("entries: %+v", c.Entries)
 	}
+	// Each publication counts, so readers can tell an older channel.
+	if c.Sequence != 3 {
+		t.Errorf("sequence %d after 3 publications", c.Sequence)
+	}
 	// Racing publishers lose no entry.
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -47,8 +51,8 @@ func TestChannels(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if c, _ = repository.ReadChannel(ctx, s, trust, "stable"); len(c.Entries) != 10 {
-		t.Errorf("after 8 racing publishers: %d entries, want 10", len(c.Entries))
+	if c, _ = repository.ReadChannel(ctx, s, trust, "stable"); len(c.Entries) != 10 || c.Sequence != 11 {
+		t.Errorf("after 8 racing publishers: %d entries, sequence %d; want 10, 11", len(c.Entries), c.Sequence)
 	}
 	_, other := key(t)
 	if _, err := repository.ReadChannel(ctx, s, other, "stable"); !errors.Is(err, index.ErrUntrusted) {

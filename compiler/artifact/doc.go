@@ -85,6 +85,24 @@
 // and Walk compute the same Metadata from the bytes alone; Verify checks
 // them against a digest.
 //
+// # Checking an artefact against its metadata
+//
+// A repository signs each package's metadata, which lists the artefact's
+// entries; the artefact's bytes are signed by digest only, so a signer's
+// mistake or malice can pair a small metadata with a huge artefact. Walk
+// with Expect reads an artefact against its metadata as it streams and
+// stops at the first entry the metadata does not list, or lists with
+// another type, mode (setuid included), owner, size, target, device
+// numbers or xattrs, at a file whose content has another digest, and at
+// any tar byte past TarBound: every header one USTAR block when it fits
+// one, else with a PAX header and its records, each file's content in
+// whole blocks, the archive's end, rounded up to a 10 KiB record. The metadata
+// is checked first: InstalledSize, the sum of its regular files' sizes
+// (hardlinks, directories and symlinks count nothing), must be what its
+// list adds up to. Decompress gives the same byte bounds to readers that
+// take the tar apart themselves. Neither changes what is written: the
+// bounds only refuse.
+//
 // # Resources
 //
 // Layers may be gigabytes, so no content is held in memory. Pass 1 reads

@@ -115,6 +115,7 @@ func build(t testing.TB, fn writeFunc, spec artifact.Spec, layers ...artifact.Op
 	if err := artifact.Verify(bytes.NewReader(out.Bytes()), m.Digest); err != nil {
 		t.Errorf("Verify: %v", err)
 	}
+	checkExpect(t, m, out.Bytes())
 	return m, out.Bytes(), nil
 }
 
@@ -182,4 +183,30 @@ func fFile(p, body string, mode uint32) artifact.File {
 
 func fDir(p string) artifact.File {
 	return artifact.File{Path: p, Type: artifact.TypeDir, Mode: 0o755}
+}
+
+// checkExpect asserts that what the writer wrote passes Walk against its
+// own metadata, and that its tar stays within TarBound: the bounds must
+// never refuse a real artefact.
+func checkExpect(t testing.TB, m *artifact.Metadata, b []byte) {
+	t.Helper()
+	if _, err := artifact.Walk(context.Background(), bytes.NewReader(b), nil, artifact.Expect(m)); err != nil {
+		t.Errorf("Walk with Expect of its own metadata: %v", err)
+	}
+	bound, err := artifact.TarBound(m)
+	if err != nil {
+		t.Fatalf("TarBound: %v", err)
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	n, err := io.Copy(io.Discard, zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > bound {
+		t.Errorf("tar of %d bytes, more than TarBound %d", n, bound)
+	}
 }

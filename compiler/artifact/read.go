@@ -24,19 +24,42 @@ import (
 // all. Whiteouts and opaque markers come as Files of TypeWhiteout and
 // TypeOpaque holding only Path. The File handed to fn has no Digest yet:
 // the Metadata returned, equal to what Delta or Full returned for the same
-// bytes, has them all.
-func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) error) (*Metadata, error) {
+// bytes, has them all. With Expect, the artefact is checked against the
+// metadata that describes it as it streams.
+func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) error, opts ...WalkOption) (*Metadata, error) {
+	var o walkOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var want *expectation
+	if o.want != nil {
+		if _, err := TarBound(o.want); err != nil {
+			return nil, err
+		}
+		want = newExpectation(o.want)
+	}
 	h := sha256.New()
 	var n counter
 	src := io.TeeReader(r, io.MultiWriter(h, &n))
-	zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
-	if err != nil {
-		return nil, err
+	var tarStream io.Reader
+	if want != nil {
+		rc, err := Decompress(src, want.m)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		tarStream = rc
+	} else {
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		tarStream = zr
 	}
-	defer zr.Close()
 
 	m := &Metadata{Format: Format, Compression: Compression, Files: []File{}, Deletions: []string{}}
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(tarStream)
 	var prev []string
 	carriers := map[string]bool{} // hardlink targets allowed so far
 	for {
@@ -46,6 +69,9 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, ErrMismatch) {
+			return nil, err
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadArtefact, err)
@@ -61,6 +87,12 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 			return nil, fmt.Errorf("%w: %q: %w", ErrBadArtefact, hdr.Name, err)
 		}
 		prev = key
+		var listed File
+		if want != nil {
+			if listed, err = want.entry(f); err != nil {
+				return nil, err
+			}
+		}
 		switch f.Type {
 		case TypeWhiteout:
 			m.Deletions = append(m.Deletions, f.Path)
@@ -73,7 +105,7 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 		var content io.Reader = bytes.NewReader(nil)
 		var hr *hashReader
 		if f.Type == TypeFile {
-			hr = &hashReader{r: tr, h: sha256.New()}
+			hr = &hashReader{r: tr, h: sha256.New(), want: listed.Digest, path: f.Path}
 			content = hr
 		}
 		if fn != nil {
@@ -82,7 +114,9 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 			}
 		}
 		if hr != nil {
-			if _, err := io.Copy(io.Discard, hr); err != nil {
+			if _, err := io.Copy(io.Discard, hr); errors.Is(err, ErrMismatch) {
+				return nil, err
+			} else if err != nil {
 				return nil, fmt.Errorf("%w: %q: %w", ErrBadArtefact, hdr.Name, err)
 			}
 			f.Digest = digestOf(hr.h)
@@ -92,7 +126,12 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 			m.Files = append(m.Files, f)
 		}
 	}
-	if err := zeroTail(zr); err != nil {
+	if want != nil {
+		if err := want.end(); err != nil {
+			return nil, err
+		}
+	}
+	if err := zeroTail(tarStream); err != nil {
 		return nil, err
 	}
 	if _, err := io.Copy(io.Discard, src); err != nil {
@@ -101,6 +140,9 @@ func Walk(ctx context.Context, r io.Reader, fn func(f File, content io.Reader) e
 	slices.SortFunc(m.Deletions, comparePath)
 	slices.SortFunc(m.Opaque, comparePath)
 	m.Digest, m.Size = digestOf(h), int64(n)
+	if want != nil && ((want.m.Digest != "" && want.m.Digest != m.Digest) || (want.m.Size != 0 && want.m.Size != m.Size)) {
+		return nil, fmt.Errorf("%w: the artefact is %d bytes with digest %s; its metadata says %d bytes with digest %s", ErrMismatch, m.Size, m.Digest, want.m.Size, want.m.Digest)
+	}
 	return m, nil
 }
 
@@ -128,14 +170,22 @@ func Verify(r io.Reader, digest string) error {
 	return werr
 }
 
+// hashReader hashes a file's content and, when want is set, fails at
+// its end unless the digest is want.
 type hashReader struct {
-	r io.Reader
-	h hash.Hash
+	r          io.Reader
+	h          hash.Hash
+	want, path string
 }
 
 func (r *hashReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.h.Write(p[:n])
+	if err == io.EOF && r.want != "" {
+		if got := digestOf(r.h); got != r.want {
+			return n, fmt.Errorf("%w: %s: content %s, metadata %s", ErrMismatch, r.path, got, r.want)
+		}
+	}
 	return n, err
 }
 

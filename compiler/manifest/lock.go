@@ -27,13 +27,21 @@ type Lock struct {
 	Upstreams []Pin `yaml:"upstreams"`
 }
 
-// Pin is one upstream's pinned revision.
+// Pin is one upstream's pinned revision. etk lock and etk update move a
+// pin only forward along the repository's history: to a later revision
+// whose chain of previous snapshots holds the pinned one, of the same
+// Repository; anything else (an older revision, another repository
+// signed by the same keys, the pinned revision rewritten) needs
+// --allow-rollback or --allow-repo-change.
 type Pin struct {
-	Name     string   `yaml:"name"`
-	URL      string   `yaml:"url"`
-	Revision int64    `yaml:"revision"`
-	Snapshot string   `yaml:"snapshot"` // sha256 of the signed snapshot
-	Keys     []string `yaml:"keys"`     // ids of the keys that signed it
+	Name     string `yaml:"name"`
+	URL      string `yaml:"url"`
+	Revision int64  `yaml:"revision"`
+	// Repository is the name the upstream's snapshots carry (and
+	// sign); empty in locks written before it was recorded.
+	Repository string   `yaml:"repository,omitempty"`
+	Snapshot   string   `yaml:"snapshot"` // sha256 of the signed snapshot
+	Keys       []string `yaml:"keys"`     // ids of the keys that signed it
 }
 
 // Pin returns the pin of upstream name.

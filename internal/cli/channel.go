@@ -8,6 +8,7 @@ import (
 
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
+	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
 
@@ -79,10 +80,17 @@ image, pinned by digest.`,
 
 func newChannelListCmd(out *streams) *cobra.Command {
 	f := &repoFlags{}
-	var channel string
+	var channel, state string
+	var h historyFlags
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List a channel's image versions, oldest first (verified)",
+		Use:   "list",
+		Short: "List a channel's image versions, oldest first (verified)",
+		Long: `Read and verify the channel, and list its image versions, oldest first.
+The newest publication of each channel read is remembered in --state
+(default $XDG_CONFIG_HOME/etk/seen.json): an older one (a mirror rolled
+back) is refused unless --allow-rollback, and the same publication number
+with other content, or a channel of another repository where this one was,
+unless --allow-repo-change.`,
 		Example: "  etk channel list --repo /tmp/etk-example-repo --trust /tmp/etk-example.key.pub",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,6 +109,21 @@ func newChannelListCmd(out *streams) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: channel %s: %w", f.url, channel, err)
 			}
+			if state == "" {
+				if state, err = seen.DefaultFile(); err != nil {
+					return fmt.Errorf("no place to remember channels (%w): pass --state FILE", err)
+				}
+			}
+			loc, keys := location(f.url), trustedSigners(trust, nil)
+			err = seen.UpdateFile(cmd.Context(), state, func(st *seen.State) error {
+				if err := st.CheckChannel(loc, c, keys, h.allow()); err != nil {
+					return h.hint(err)
+				}
+				return st.RememberChannel(loc, c, keys, h.allow())
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.url, err)
+			}
 			w := tabwriter.NewWriter(out.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "VERSION\tIMAGE\tREVISION\tPUBLISHED")
 			for _, e := range c.Entries {
@@ -111,5 +134,7 @@ func newChannelListCmd(out *streams) *cobra.Command {
 	}
 	f.AddFlags(cmd)
 	cmd.Flags().StringVar(&channel, "channel", "stable", "channel `NAME`")
+	cmd.Flags().StringVar(&state, "state", "", "the `FILE` remembering the channels read (default $XDG_CONFIG_HOME/etk/seen.json)")
+	h.AddFlags(cmd, "channel publication")
 	return cmd
 }

@@ -284,7 +284,7 @@ func TestDockerPublishInstallImage(t *testing.T) {
 	// Announce it on the stable channel of both repositories; read it back.
 	for _, repo := range []string{folder, oci} {
 		must("channel", "publish", "--to", repo, "--sign-key", key, "--version", "1", "etk/test:1@"+strings.Fields(d1)[0])
-		if out := must("channel", "list", "--repo", repo, "--trust", key+".pub"); !strings.Contains(out, "etk/test:1@"+strings.Fields(d1)[0]) {
+		if out := must("channel", "list", "--repo", repo, "--trust", key+".pub", "--state", filepath.Join(t.TempDir(), "seen.json")); !strings.Contains(out, "etk/test:1@"+strings.Fields(d1)[0]) {
 			t.Errorf("channel of %s: %s", repo, out)
 		}
 	}

@@ -108,6 +108,11 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		if p.Artefact != nil {
 			pkg := p
 			l.Artefact = func() (io.ReadCloser, error) { return repo.FetchArtefact(ctx, pkg) }
+			ip, err := installPackage(ctx, repo, p)
+			if err != nil {
+				return err
+			}
+			l.Metadata = ip.Artefact
 		}
 		cfg.Packages = append(cfg.Packages, l)
 	}

@@ -3,14 +3,21 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
+	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/spec"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
 	"github.com/etk-build/etk/repository/install"
+	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +26,57 @@ type installFlags struct {
 	root         string
 	allowReplace bool
 	noFinalize   bool
+	allowDevices []string
+	history      historyFlags
+}
+
+// historyFlags accept, explicitly, a repository that does not continue
+// what a client trusted before (see repository/seen).
+type historyFlags struct {
+	rollback, change bool
+}
+
+func (h *historyFlags) AddFlags(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&h.rollback, "allow-rollback", false, "accept an older "+what+" than the newest trusted before")
+	cmd.Flags().BoolVar(&h.change, "allow-repo-change", false, "accept a repository whose history does not continue the one trusted before, or a URL now serving another repository")
+}
+
+func (h *historyFlags) allow() seen.Allow { return seen.Allow{Rollback: h.rollback, Change: h.change} }
+
+// hint says which flag accepts what a history check refused.
+func (h *historyFlags) hint(err error) error {
+	switch {
+	case errors.Is(err, index.ErrRollback):
+		return fmt.Errorf("%w\n(if you mean to go back, pass --allow-rollback)", err)
+	case errors.Is(err, index.ErrWrongRepository):
+		return fmt.Errorf("%w\n(if you trust this repository in its place, pass --allow-repo-change)", err)
+	}
+	return err
+}
+
+// trustedSigners are the ids of the trusted keys among signers (all the
+// trusted keys when signers is nil).
+func trustedSigners(t index.Trust, signers []string) []string {
+	var ids []string
+	for _, k := range t.Keys {
+		if id := index.KeyID(k); signers == nil || slices.Contains(signers, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// location is how a repository URL is remembered: folders absolute,
+// URLs without credentials.
+func location(url string) string {
+	p, isFile := strings.CutPrefix(url, "file://")
+	if isFile || !strings.Contains(url, "://") {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	return seen.Location(url)
 }
 
 func newInstallCmd(io *streams) *cobra.Command {
@@ -45,22 +103,46 @@ chrooted into the root.`,
 	cmd.Flags().StringVar(&f.root, "root", "", "the root folder to install into")
 	cmd.Flags().BoolVar(&f.allowReplace, "allow-replace", false, "let a package take over files another installed package owns")
 	cmd.Flags().BoolVar(&f.noFinalize, "no-finalize", false, "do not run finalizers")
+	cmd.Flags().StringArrayVar(&f.allowDevices, "allow-devices", nil, "let package `PKG` (category/name, an id, or '*') install device nodes (repeatable)")
+	f.history.AddFlags(cmd, "revision of the repository")
 	return cmd
 }
 
 func (f *installFlags) run(ctx context.Context, out *streams, args []string) error {
-	repo, err := f.open(ctx, 0)
+	if f.url == "" {
+		return usagef("--repo URL is required")
+	}
+	trust, err := f.trusted()
 	if err != nil {
 		return err
 	}
+	store, err := openStore(f.url)
+	if err != nil {
+		return err
+	}
+	repo, err := repository.Open(ctx, store, trust, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.url, err)
+	}
+	repo.OpenSource = openStore
 	resolved, err := repository.ResolveSet(repo.Index, args)
 	if err != nil {
 		return err
 	}
 	set := resolved.Packages
-	opts := []install.Option{install.Output(out.errOut)}
+	// Warnings (world-writable files, device nodes skipped) go to stderr.
+	logger := slog.New(slog.NewTextHandler(out.errOut, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	opts := []install.Option{install.Output(out.errOut), install.Logger(logger)}
 	if f.allowReplace {
 		opts = append(opts, install.AllowReplace())
+	}
+	if len(f.allowDevices) > 0 {
+		opts = append(opts, install.AllowDevices(f.allowDevices...))
 	}
 	if err := os.MkdirAll(f.root, 0o755); err != nil {
 		return err
@@ -68,6 +150,19 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	root, err := install.Open(f.root, opts...)
 	if err != nil {
 		return err
+	}
+	// The root remembers the newest revision of each repository it
+	// trusted: an older one, or another repository, is refused unless
+	// the flags say otherwise.
+	loc, keys := location(f.url), trustedSigners(trust, repo.Signers)
+	err = root.Seen(ctx, func(st *seen.State) error {
+		if err := st.CheckRepository(ctx, store, loc, repo.Snapshot, keys, f.history.allow()); err != nil {
+			return f.history.hint(err)
+		}
+		return st.RememberRepository(loc, repo.Snapshot, keys, f.history.allow())
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.url, err)
 	}
 	have := map[string]string{}
 	if installed, err := root.Installed(); err == nil {
@@ -125,12 +220,25 @@ func installPackage(ctx context.Context, repo *repository.Repo, p index.Package)
 		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
 	}
 	var m struct {
-		Finalize *spec.Finalize `json:"finalize"`
+		ID       string             `json:"id"`
+		Key      string             `json:"key"`
+		Finalize *spec.Finalize     `json:"finalize"`
+		Artefact *artifact.Metadata `json:"artefact"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
 	}
-	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key}
+	// The index and the metadata are signed together; they must agree
+	// on what the artefact is, or one of them was made for another.
+	switch {
+	case m.ID != p.ID || m.Key != p.Key:
+		return install.Package{}, fmt.Errorf("%s: its metadata is of %s (key %.12s), not of the indexed package (key %.12s)", p.ID, m.ID, m.Key, p.Key)
+	case (p.Artefact == nil) != (m.Artefact == nil):
+		return install.Package{}, fmt.Errorf("%s: the index and the metadata disagree on whether it has an artefact", p.ID)
+	case p.Artefact != nil && (p.Artefact.Digest != m.Artefact.Digest || p.Artefact.Size != m.Artefact.Size):
+		return install.Package{}, fmt.Errorf("%s: %w: the index names artefact %s (%d bytes), its metadata %s (%d bytes)", p.ID, artifact.ErrMismatch, p.Artefact.Digest, p.Artefact.Size, m.Artefact.Digest, m.Artefact.Size)
+	}
+	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key, Artefact: m.Artefact}
 	if m.Finalize != nil {
 		ip.Finalize, ip.Shell = m.Finalize.Install, m.Finalize.Shell
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/etk-build/etk/compiler/values"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
+	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
 
@@ -37,9 +39,12 @@ func (p *project) loadUpstreams(ctx context.Context) error {
 		if pin.URL != u.URL {
 			return fmt.Errorf("upstream %s: the manifest says %s but %s pins %s; run etk update %s", u.Name, u.URL, manifest.LockFile, pin.URL, u.Name)
 		}
-		up, digest, err := openUpstream(ctx, m, u, pin.Revision)
+		up, digest, _, err := openUpstream(ctx, m, u, pin.Revision)
 		if err != nil {
 			return err
+		}
+		if pin.Repository != "" && up.Repo.Snapshot.Name != pin.Repository {
+			return fmt.Errorf("upstream %s: %w: %s serves repository %q, %s pins %q; check it, then run etk update --allow-repo-change %s", u.Name, index.ErrWrongRepository, u.URL, up.Repo.Snapshot.Name, manifest.LockFile, pin.Repository, u.Name)
 		}
 		if digest != pin.Snapshot {
 			return fmt.Errorf("upstream %s revision %d is not the one %s pins (snapshot %s, pinned %s): the repository was rewritten; check it, then run etk update %s", u.Name, pin.Revision, manifest.LockFile, digest, pin.Snapshot, u.Name)
@@ -59,36 +64,57 @@ func (p *project) loadUpstreams(ctx context.Context) error {
 }
 
 // openUpstream verifies revision rev (0: latest) of an upstream and
-// returns it with the digest of its signed snapshot.
-func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, error) {
+// returns it with the digest of its signed snapshot, and its store.
+func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, repository.Store, error) {
 	if len(u.Trust) == 0 {
-		return nil, "", fmt.Errorf("upstream %s: no trusted keys (extends: trust:)", u.Name)
+		return nil, "", nil, fmt.Errorf("upstream %s: no trusted keys (extends: trust:)", u.Name)
 	}
 	t := index.Trust{}
 	for _, k := range u.Trust {
 		pub, err := index.ReadPublicKeyFile(m.Path(k))
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		t.Keys = append(t.Keys, pub)
 	}
 	s, err := openStore(u.URL)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	r, err := repository.Open(ctx, s, t, rev)
 	if err != nil {
-		return nil, "", fmt.Errorf("upstream %s: %w", u.Name, err)
+		return nil, "", nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 	}
 	env, err := s.GetRef(ctx, repository.RevisionRef(r.Snapshot.Revision))
 	if err != nil {
-		return nil, "", fmt.Errorf("upstream %s: %w", u.Name, err)
+		return nil, "", nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 	}
 	sum := sha256.Sum256(env)
 	r.OpenSource = openStore
 	up := repository.NewUpstream(u.Name, r)
 	up.URL = absoluteURL(m.Path, u.URL)
-	return up, "sha256:" + hex.EncodeToString(sum[:]), nil
+	return up, "sha256:" + hex.EncodeToString(sum[:]), s, nil
+}
+
+// checkPin refuses to move pin to snap (whose signed envelope has digest
+// env) unless snap continues it: the same repository, the pinned revision
+// unchanged or a later one whose history holds it; allow accepts the
+// rest explicitly.
+func checkPin(ctx context.Context, s repository.Store, u manifest.Upstream, pin *manifest.Pin, snap *index.Snapshot, env string, allow seen.Allow) error {
+	if pin.Repository != "" && snap.Name != pin.Repository && !allow.Change {
+		return fmt.Errorf("upstream %s: %w: %s now serves repository %q, pinned %q", u.Name, index.ErrWrongRepository, u.URL, snap.Name, pin.Repository)
+	}
+	if snap.Revision == pin.Revision {
+		if env != pin.Snapshot && !allow.Change {
+			return fmt.Errorf("upstream %s: %w: revision %d is not the one %s pins (snapshot %s, pinned %s): the repository was rewritten", u.Name, index.ErrWrongRepository, pin.Revision, manifest.LockFile, env, pin.Snapshot)
+		}
+		return nil
+	}
+	err := seen.Continues(ctx, s, snap, seen.Point{Revision: pin.Revision, Envelope: pin.Snapshot})
+	if err == nil || (allow.Rollback && errors.Is(err, index.ErrRollback)) || (allow.Change && errors.Is(err, index.ErrWrongRepository)) {
+		return nil
+	}
+	return fmt.Errorf("upstream %s: %w", u.Name, err)
 }
 
 // absoluteURL makes a folder repository's path absolute, so that a
@@ -104,7 +130,8 @@ func absoluteURL(resolve func(string) string, url string) string {
 }
 
 func newLockCmd(out *streams) *cobra.Command {
-	return &cobra.Command{
+	var h historyFlags
+	cmd := &cobra.Command{
 		Use:   "lock",
 		Short: "Pin every upstream of the manifest's extends: to a verified revision (etk.lock)",
 		Long: `Write etk.lock: for each upstream of the manifest's extends:, its URL, the
@@ -114,15 +141,25 @@ Compile, install and image refuse an upstream that does not match the lock.`,
 		Example: "  etk lock",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return relock(cmd.Context(), out, nil)
+			return relock(cmd.Context(), out, nil, &h)
 		},
 	}
+	h.AddFlags(cmd, "revision of an upstream")
+	return cmd
 }
 
 func newUpdateCmd(out *streams) *cobra.Command {
-	return &cobra.Command{
-		Use:     "update [UPSTREAM...]",
-		Short:   "Move upstream pins to their latest revisions, and say what changed",
+	var h historyFlags
+	cmd := &cobra.Command{
+		Use:   "update [UPSTREAM...]",
+		Short: "Move upstream pins to their latest revisions, and say what changed",
+		Long: `Move the pins of UPSTREAM... (default: all) in etk.lock to the latest revision
+of each, and print what changed. A pin moves only forward along the
+upstream's history: a latest revision older than the pinned one (a mirror
+rolled back) is refused unless --allow-rollback, and one of another
+repository, or whose history does not hold the pinned revision (another
+repository signed by the same key, or the upstream rebuilt), unless
+--allow-repo-change.`,
 		Example: "  etk update foundation",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			all := map[string]bool{}
@@ -132,14 +169,17 @@ func newUpdateCmd(out *streams) *cobra.Command {
 			if len(args) == 0 {
 				all = nil
 			}
-			return relock(cmd.Context(), out, func(name string) bool { return all == nil || all[name] })
+			return relock(cmd.Context(), out, func(name string) bool { return all == nil || all[name] }, &h)
 		},
 	}
+	h.AddFlags(cmd, "revision of an upstream")
+	return cmd
 }
 
 // relock pins upstreams: those move says to move go to their latest
-// revision; the others keep their pin (or get one if they have none).
-func relock(ctx context.Context, out *streams, move func(string) bool) error {
+// revision; the others keep their pin (or get one if they have none). A
+// pin moves only along its repository's history unless h says otherwise.
+func relock(ctx context.Context, out *streams, move func(string) bool, h *historyFlags) error {
 	m := currentManifest()
 	if m == nil {
 		return usagef("no manifest.yaml here or above")
@@ -158,19 +198,24 @@ func relock(ctx context.Context, out *streams, move func(string) bool) error {
 		if pinned && pin.URL == u.URL && (move == nil || !move(u.Name)) {
 			rev = pin.Revision
 		}
-		up, digest, err := openUpstream(ctx, m, u, rev)
+		up, digest, store, err := openUpstream(ctx, m, u, rev)
 		if err != nil {
 			return err
 		}
 		snap := up.Repo.Snapshot
+		if pinned {
+			if err := checkPin(ctx, store, u, pin, snap, digest, h.allow()); err != nil {
+				return h.hint(err)
+			}
+		}
 		keys := up.Repo.Signers
-		next.Upstreams = append(next.Upstreams, manifest.Pin{Name: u.Name, URL: u.URL, Revision: snap.Revision, Snapshot: digest, Keys: keys})
+		next.Upstreams = append(next.Upstreams, manifest.Pin{Name: u.Name, URL: u.URL, Revision: snap.Revision, Repository: snap.Name, Snapshot: digest, Keys: keys})
 		switch {
 		case !pinned:
 			fmt.Fprintf(out.errOut, "%s: pinned to revision %d\n", u.Name, snap.Revision)
 		case pin.Revision != snap.Revision && pin.URL == u.URL:
 			fmt.Fprintf(out.errOut, "%s: revision %d -> %d\n", u.Name, pin.Revision, snap.Revision)
-			if before, _, err := openUpstream(ctx, m, u, pin.Revision); err == nil {
+			if before, _, _, err := openUpstream(ctx, m, u, pin.Revision); err == nil {
 				ch := index.Diff(before.Repo.Index, up.Repo.Index)
 				for _, p := range ch.Added {
 					fmt.Fprintf(out.out, "+ %s\n", p.ID)

@@ -36,7 +36,7 @@ func toLayer(ctx context.Context, r io.Reader, w io.Writer) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadArtefact, err)
+			return fmt.Errorf("%w: %w", ErrBadArtefact, err)
 		}
 		if err := c.entry(h, tr); err != nil {
 			return err

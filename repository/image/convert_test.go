@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/etk-build/etk/compiler/artifact"
 	"io"
 	"testing"
 
@@ -116,7 +117,8 @@ func TestConvertBadArtefact(t *testing.T) {
 		"truncated zstd": delta(t, []ent{file("a", "some content")})[:20],
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := convert(context.Background(), openBytes(b), io.Discard)
+			m := &artifact.Metadata{Format: artifact.Format, Compression: artifact.Compression}
+			err := convert(context.Background(), Layer{ID: "t", Artefact: openBytes(b), Metadata: m}, io.Discard)
 			if !errors.Is(err, ErrBadArtefact) {
 				t.Errorf("err = %v, want ErrBadArtefact", err)
 			}

@@ -18,10 +18,13 @@ import (
 func ExampleBuild() {
 	ctx := context.Background()
 	art := exampleArtefact(map[string]string{"etc/motd": "hello\n"})
+	// What the package's signed metadata.json says of its artefact.
+	meta, err := artifact.List(bytes.NewReader(art))
+	check(err)
 	img, err := image.Build(ctx, image.Config{
 		Name: "etk-os", Version: "2024.1", Revision: "abc123",
 		Packages: []image.Layer{
-			{ID: "core/base@1", Key: "0123456789abcdef", Artefact: func() (io.ReadCloser, error) {
+			{ID: "core/base@1", Key: "0123456789abcdef", Metadata: meta, Artefact: func() (io.ReadCloser, error) {
 				return io.NopCloser(bytes.NewReader(art)), nil
 			}},
 			{ID: "groups/minimal@1", Key: "fedcba9876543210"},

@@ -109,7 +109,16 @@ func full(t testing.TB, layers ...[]ent) []byte  { return makeArtefact(t, artifa
 
 // pkg is a package whose artefact is b, keyed by b's digest.
 func pkg(id string, b []byte) Layer {
-	return Layer{ID: id, Key: sum(b), Artefact: openBytes(b)}
+	return Layer{ID: id, Key: sum(b), Artefact: openBytes(b), Metadata: describe(b)}
+}
+
+// describe is what the signed metadata says of the artefact b: what
+// List reads, or, for bytes List refuses, an empty listing.
+func describe(b []byte) *artifact.Metadata {
+	if m, err := artifact.List(bytes.NewReader(b)); err == nil {
+		return m
+	}
+	return &artifact.Metadata{Format: artifact.Format, Compression: artifact.Compression}
 }
 
 func virtual(id string) Layer { return Layer{ID: id, Key: sum([]byte(id))} }
@@ -181,7 +190,7 @@ func layerEntries(t testing.TB, l v1.Layer) []string {
 func convertBytes(t testing.TB, art []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	if err := convert(context.Background(), openBytes(art), &out); err != nil {
+	if err := convert(context.Background(), pkg("t", art), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etk-build/etk/compiler/artifact"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -40,6 +41,11 @@ type Layer struct {
 	// virtual package. It is called more than once, also after Build
 	// returns (each read of the layer), and must give the same bytes.
 	Artefact func() (io.ReadCloser, error)
+	// Metadata is the artefact's metadata, from the package's signed
+	// metadata.json; required with Artefact. Build refuses an artefact
+	// that is not what it lists, and no read of a layer goes past what
+	// it promises.
+	Metadata *artifact.Metadata
 }
 
 // Config says what goes into the image.
@@ -78,6 +84,11 @@ func Build(ctx context.Context, cfg Config) (v1.Image, error) {
 	layers := make([]*layer, len(units))
 	err := forEach(ctx, len(units), func(ctx context.Context, i int) error {
 		u := units[i]
+		for _, p := range u.pkgs {
+			if err := checkArtefact(ctx, p); err != nil {
+				return fmt.Errorf("package %s: %w", p.ID, err)
+			}
+		}
 		if len(u.pkgs) > 1 {
 			if err := u.mergeEpoch(ctx); err != nil {
 				return err
@@ -212,6 +223,8 @@ func check(cfg Config) error {
 			return fmt.Errorf("%w: package %s has no key", ErrBadConfig, p.ID)
 		case seen[p.ID]:
 			return fmt.Errorf("%w: package %s listed twice", ErrBadConfig, p.ID)
+		case p.Artefact != nil && p.Metadata == nil:
+			return fmt.Errorf("%w: package %s has an artefact but no metadata to check it against", ErrBadConfig, p.ID)
 		}
 		seen[p.ID] = true
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/etk-build/etk/compiler/artifact"
 	"io"
 	"os"
 	"path/filepath"
@@ -288,8 +290,10 @@ func TestArtefactChangedAfterBuild(t *testing.T) {
 	first := full(t, []ent{file("a", "first")})
 	second := full(t, []ent{file("a", "other")})
 	var calls atomic.Int32
-	cfg.Packages = []Layer{{ID: "a@1", Key: "k", Artefact: func() (io.ReadCloser, error) {
-		if calls.Add(1) == 1 {
+	cfg.Packages = []Layer{{ID: "a@1", Key: "k", Metadata: describe(first), Artefact: func() (io.ReadCloser, error) {
+		// Build reads it twice: to check it against its metadata, and to
+		// measure the layer.
+		if calls.Add(1) <= 2 {
 			return openBytes(first)()
 		}
 		return openBytes(second)()
@@ -306,6 +310,39 @@ func TestArtefactChangedAfterBuild(t *testing.T) {
 	defer rc.Close()
 	if _, err := io.ReadAll(rc); !errors.Is(err, ErrArtefactChanged) {
 		t.Errorf("err = %v, want ErrArtefactChanged", err)
+	}
+	// Changed between the check and the measure: Build refuses.
+	calls.Store(1)
+	if _, err := Build(context.Background(), cfg); !errors.Is(err, ErrArtefactChanged) {
+		t.Errorf("changed after the check: %v, want ErrArtefactChanged", err)
+	}
+}
+
+// TestImageBounds builds images of artefacts that are not what their
+// metadata says: each is refused, a bomb before it is expanded.
+func TestImageBounds(t *testing.T) {
+	small := full(t, []ent{dir("opt"), file("opt/x", "12345678")})
+	big := full(t, []ent{dir("opt"), file("opt/x", strings.Repeat("x", 1<<20))})
+	extra := full(t, []ent{dir("opt"), file("opt/x", "12345678"), file("opt/y", "unlisted")})
+	lie := describe(small)
+	lie.Digest, lie.Size = "", 0
+	for name, b := range map[string][]byte{"bigger file": big, "unlisted file": extra} {
+		for _, max := range []int{0, 1} {
+			t.Run(fmt.Sprint(name, " max ", max), func(t *testing.T) {
+				cfg := osConfig(t, "1.0")
+				cfg.MaxLayers = max
+				cfg.Packages = append(cfg.Packages, Layer{ID: "evil/x@1", Key: "k", Artefact: openBytes(b), Metadata: lie})
+				_, err := Build(context.Background(), cfg)
+				if !errors.Is(err, artifact.ErrMismatch) || !strings.Contains(err.Error(), "evil/x@1") {
+					t.Errorf("err = %v, want ErrMismatch naming evil/x@1", err)
+				}
+			})
+		}
+	}
+	cfg := osConfig(t, "1.0")
+	cfg.Packages[0].Metadata = nil
+	if _, err := Build(context.Background(), cfg); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("no metadata: %v, want ErrBadConfig", err)
 	}
 }
 

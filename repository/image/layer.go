@@ -42,14 +42,14 @@ func (u *unit) ids() []string {
 // write writes the unit's layer tar to w.
 func (u *unit) write(ctx context.Context, w io.Writer) error {
 	if len(u.pkgs) == 1 {
-		if err := convert(ctx, u.pkgs[0].Artefact, w); err != nil {
+		if err := convert(ctx, u.pkgs[0], w); err != nil {
 			return fmt.Errorf("package %s: %w", u.pkgs[0].ID, err)
 		}
 		return nil
 	}
 	openers := make([]artifact.Opener, len(u.pkgs))
 	for i, p := range u.pkgs {
-		openers[i] = func() (io.ReadCloser, error) { return decompress(p.Artefact) }
+		openers[i] = func() (io.ReadCloser, error) { return decompress(p) }
 	}
 	pr, pw := io.Pipe()
 	merged := make(chan error, 1)
@@ -58,7 +58,13 @@ func (u *unit) write(ctx context.Context, w io.Writer) error {
 		pw.CloseWithError(err)
 		merged <- err
 	}()
-	err := convert(ctx, func() (io.ReadCloser, error) { return pipeEnd{pr}, nil }, w)
+	// Delta's output is this process's own artefact, made of bounded
+	// reads of the packages' artefacts.
+	zr, zerr := zstd.NewReader(pipeEnd{pr}, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	err := zerr
+	if err == nil {
+		err = convertTar(ctx, zr.IOReadCloser(), w)
+	}
 	pr.CloseWithError(errAbandoned)
 	if merr := <-merged; merr != nil && !errors.Is(merr, errAbandoned) {
 		err = merr
@@ -84,7 +90,7 @@ func (u *unit) mergeEpoch(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rc, err := decompress(p.Artefact)
+		rc, err := decompress(p)
 		if err != nil {
 			return fmt.Errorf("package %s: %w", p.ID, err)
 		}
@@ -103,45 +109,91 @@ func (u *unit) mergeEpoch(ctx context.Context) error {
 	return nil
 }
 
-// convert reads an artefact and writes it to w as a layer tar, then reads
-// the zstd frame to its end, which checks its checksum.
-func convert(ctx context.Context, open func() (io.ReadCloser, error), w io.Writer) error {
-	rc, err := decompress(open)
+// convert reads a package's artefact and writes it to w as a layer tar,
+// then reads the zstd frame to its end, which checks its checksum.
+func convert(ctx context.Context, p Layer, w io.Writer) error {
+	rc, err := decompress(p)
 	if err != nil {
 		return err
 	}
+	return convertTar(ctx, rc, w)
+}
+
+// convertTar converts the tar rc (which it closes) to a layer tar.
+func convertTar(ctx context.Context, rc io.ReadCloser, w io.Writer) error {
 	defer rc.Close()
 	if err := toLayer(ctx, rc, w); err != nil {
 		return err
 	}
 	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadArtefact, err)
+		return fmt.Errorf("%w: %w", ErrBadArtefact, err)
 	}
 	return nil
 }
 
-type zstdReadCloser struct {
-	*zstd.Decoder
+type tarReadCloser struct {
+	io.ReadCloser
 	src io.Closer
 }
 
-func (z zstdReadCloser) Close() error {
-	z.Decoder.Close()
-	return z.src.Close()
+func (t tarReadCloser) Close() error {
+	t.ReadCloser.Close()
+	return t.src.Close()
 }
 
-// decompress opens an artefact and returns its tar.
-func decompress(open func() (io.ReadCloser, error)) (io.ReadCloser, error) {
-	rc, err := open()
+// decompress opens a package's artefact and returns its tar, bounded by
+// its metadata (artifact.Decompress): an artefact cannot make a layer
+// larger than the metadata promises.
+func decompress(p Layer) (io.ReadCloser, error) {
+	rc, err := p.Artefact()
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	var src io.Reader = rc
+	if p.Metadata != nil && p.Metadata.Digest != "" {
+		src = &artefactVerifier{r: rc, h: sha256.New(), want: p.Metadata.Digest, id: p.ID}
+	}
+	tr, err := artifact.Decompress(src, p.Metadata)
 	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("%w: %v", ErrBadArtefact, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadArtefact, err)
 	}
-	return zstdReadCloser{zr, rc}, nil
+	return tarReadCloser{tr, rc}, nil
+}
+
+// artefactVerifier fails at the end of an artefact that is not the one
+// its metadata names: the bytes Build checked are the bytes it reads.
+type artefactVerifier struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+	id   string
+}
+
+func (v *artefactVerifier) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		if got := "sha256:" + hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+			return n, fmt.Errorf("%w: package %s: artefact %s, its metadata names %s", ErrArtefactChanged, v.id, got, v.want)
+		}
+	}
+	return n, err
+}
+
+// checkArtefact reads a package's artefact once against its metadata
+// (artifact.Expect): an entry the metadata does not list, or lists
+// otherwise, never reaches a layer.
+func checkArtefact(ctx context.Context, p Layer) error {
+	rc, err := p.Artefact()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := artifact.Walk(ctx, rc, nil, artifact.Expect(p.Metadata)); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadArtefact, err)
+	}
+	return nil
 }
 
 // layer is a v1.Layer whose bytes are made again from its unit on each

@@ -27,6 +27,10 @@ type Channel struct {
 	Name    string         `json:"name"`
 	Channel string         `json:"channel"`
 	Entries []ChannelEntry `json:"entries"`
+	// Sequence counts the channel's publications from 1, so that a
+	// client that saw one can refuse an older one (a rolled-back
+	// mirror). 0 in channels published before it was added.
+	Sequence int64 `json:"sequence,omitempty"`
 }
 
 // ChannelEntry is one image version.

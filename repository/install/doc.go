@@ -28,13 +28,32 @@
 // wrote, checked by inode. Paths at or under /var/lib/etk, and
 // non-directories replacing its parents, are refused (ErrReserved).
 //
+// # What an artefact may install
+//
+// An artefact comes with its metadata (Package.Artefact, from the
+// package's signed metadata.json), and Install holds it to it entry for
+// entry as it streams (artifact.Expect): an entry the metadata does not
+// list, or lists with another type, mode, owner, size, target or device
+// numbers, content of another digest, more compressed bytes than the
+// metadata's size or more tar bytes than its entries need, fail with
+// artifact.ErrMismatch before the entry is written, and the install is
+// rolled back. So at most InstalledSize bytes of content are written,
+// and never a file the metadata does not list. Before a byte is read
+// (and before the database is created), the metadata is checked against
+// the policy: device nodes are refused (ErrNotAllowed) unless the package
+// is allowed them (AllowDevices); the filesystem must have
+// InstalledSize bytes and an inode per entry free (ErrNoSpace).
+// World-writable files, and world-writable directories without the
+// sticky bit, install with a warning in the record (and the Logger);
+// setuid and setgid files install as listed, and are logged at Info.
+//
 // # Entries
 //
 // Modes are the archive's exactly (setuid, setgid and sticky included,
 // no umask); running as root, owners are the archive's uid and gid,
 // otherwise the current user's. mtimes come from the archive, directories
-// last. Device nodes are created only as root; otherwise they are skipped
-// with a warning in the record. Extended attributes are set where the
+// last. Device nodes (when allowed) are created only as root; otherwise
+// they are skipped with a warning in the record. Extended attributes are set where the
 // filesystem and the user allow, else skipped with a warning. Missing
 // parents are created 0755, owned by root, and listed as the package's.
 // As the format says, a non-directory entry replaces whatever is at its

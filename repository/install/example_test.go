@@ -26,7 +26,8 @@ func ExampleRoot_Install() {
 	tw.Close()
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil }
 	var art bytes.Buffer
-	if _, err := artifact.Full(ctx, []artifact.Opener{open}, artifact.Spec{}, &art); err != nil {
+	meta, err := artifact.Full(ctx, []artifact.Opener{open}, artifact.Spec{}, &art)
+	if err != nil {
 		log.Fatal(err)
 	}
 
@@ -39,7 +40,9 @@ func ExampleRoot_Install() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p := install.Package{ID: "demo/hello@1.0", Category: "demo", Name: "hello", Version: "1.0", Key: "k1"}
+	// Artefact is what the package's signed metadata.json says of the
+	// artefact: Install refuses anything else.
+	p := install.Package{ID: "demo/hello@1.0", Category: "demo", Name: "hello", Version: "1.0", Key: "k1", Artefact: meta}
 	if err := root.Install(ctx, p, &art); err != nil {
 		log.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func FuzzInstall(f *testing.F) {
 		}
 		e := newEnv(t)
 		e.plant(t)
-		err := e.root.Install(context.Background(), pkg("fuzz", "1"), bytes.NewReader(data))
+		err := e.root.Install(context.Background(), described(t, pkg("fuzz", "1"), data), bytes.NewReader(data))
 		e.checkOutside(t)
 		if err != nil {
 			return

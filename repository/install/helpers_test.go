@@ -10,14 +10,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -152,7 +155,70 @@ func (e *env) checkOutside(t testing.TB) {
 
 func (e *env) install(t testing.TB, p Package, ents ...ent) error {
 	t.Helper()
-	return e.root.Install(context.Background(), p, bytes.NewReader(pack(t, ents...)))
+	a := pack(t, ents...)
+	return e.root.Install(context.Background(), described(t, p, a), bytes.NewReader(a))
+}
+
+// described is p with the metadata of the artefact a: what List says,
+// or, for an artefact List refuses, what its headers say as they are, so
+// that Install meets the same bad entry.
+func described(tb testing.TB, p Package, a []byte) Package {
+	tb.Helper()
+	p.Artefact = describe(tb, a)
+	return p
+}
+
+func describe(tb testing.TB, a []byte) *artifact.Metadata {
+	tb.Helper()
+	if m, err := artifact.List(bytes.NewReader(a)); err == nil {
+		return m
+	}
+	m := &artifact.Metadata{Format: artifact.Format, Compression: artifact.Compression, Files: []artifact.File{}}
+	zr, err := zstd.NewReader(bytes.NewReader(a))
+	if err != nil {
+		return m
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			return m
+		}
+		name := "/" + strings.TrimSuffix(hdr.Name, "/")
+		d, base := path.Split(name)
+		if t, ok := strings.CutPrefix(base, ".wh."); ok {
+			if t == ".wh..opq" {
+				m.Opaque = append(m.Opaque, path.Clean(d))
+			} else {
+				m.Deletions = append(m.Deletions, d+t)
+			}
+			continue
+		}
+		f := artifact.File{Path: name, Mode: uint32(hdr.Mode), UID: hdr.Uid, GID: hdr.Gid, Devmajor: hdr.Devmajor, Devminor: hdr.Devminor}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			b, _ := io.ReadAll(tr)
+			f.Type, f.Size, f.Digest = artifact.TypeFile, hdr.Size, digest(string(b))
+			m.InstalledSize += hdr.Size
+		case tar.TypeDir:
+			f.Type = artifact.TypeDir
+		case tar.TypeSymlink:
+			f.Type, f.Link = artifact.TypeSymlink, hdr.Linkname
+		case tar.TypeLink:
+			f.Type, f.Link = artifact.TypeHardlink, "/"+hdr.Linkname
+		case tar.TypeChar:
+			f.Type = artifact.TypeChar
+		case tar.TypeBlock:
+			f.Type = artifact.TypeBlock
+		case tar.TypeFifo:
+			f.Type = artifact.TypeFifo
+		}
+		if f.Type != artifact.TypeChar && f.Type != artifact.TypeBlock {
+			f.Devmajor, f.Devminor = 0, 0
+		}
+		m.Files = append(m.Files, f)
+	}
 }
 
 func (e *env) mustInstall(t testing.TB, p Package, ents ...ent) {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/etk-build/etk/compiler/artifact"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +30,9 @@ import (
 func (r *Root) Install(ctx context.Context, p Package, artefact io.Reader) error {
 	if err := p.validate(); err != nil {
 		return fmt.Errorf("install %s: %w", p.ID, err)
+	}
+	if artefact != nil && p.Artefact == nil {
+		return fmt.Errorf("install %s: %w: an artefact without the metadata that describes it", p.ID, ErrBadPackage)
 	}
 	if err := r.install(ctx, p, artefact); err != nil {
 		return fmt.Errorf("install %s: %w", p.ID, err)
@@ -82,6 +84,18 @@ func (r *Root) install(ctx context.Context, p Package, artefact io.Reader) error
 		return err
 	}
 	defer t.close()
+	if artefact != nil {
+		// Refused before anything, the database included, is written.
+		if _, err := artifact.TarBound(p.Artefact); err != nil {
+			return err
+		}
+		if err := checkDevices(p, &r.opts); err != nil {
+			return err
+		}
+		if err := room(t, r.dir, p.Artefact); err != nil {
+			return err
+		}
+	}
 	db, unlock, err := r.lockDB(ctx, t, true)
 	if err != nil {
 		return err
@@ -115,6 +129,7 @@ func (r *Root) install(ctx context.Context, p Package, artefact io.Reader) error
 	}
 	in.own = newOwnership(others)
 	if artefact != nil {
+		in.warnModes(p.Artefact)
 		if err := in.unpack(ctx, artefact); err != nil {
 			return in.rollback(err)
 		}
@@ -138,16 +153,18 @@ func (r *Root) install(ctx context.Context, p Package, artefact io.Reader) error
 	return nil
 }
 
-// unpack writes the artefact's entries. Walk checks the format and hands
-// over each entry; a second reader of the same bytes yields the tar
-// headers, for the mtimes artifact.File does not carry.
+// unpack writes the artefact's entries. Walk checks the format, and the
+// artefact against its metadata, and hands over each entry; a second
+// reader of the same bytes yields the tar headers, for the mtimes
+// artifact.File does not carry. Both are bounded by the metadata.
 func (in *installer) unpack(ctx context.Context, artefact io.Reader) error {
-	a, b, done, err := twice(ctx, artefact, in.opts.tempDir)
+	m := in.p.Artefact
+	a, b, done, err := twice(ctx, artefact, m.Size, in.opts.tempDir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	zr, err := zstd.NewReader(b, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	zr, err := artifact.Decompress(b, m)
 	if err != nil {
 		return err
 	}
@@ -159,7 +176,7 @@ func (in *installer) unpack(ctx context.Context, artefact io.Reader) error {
 			return fmt.Errorf("%w: %s: the artefact changed while read", artifact.ErrBadArtefact, f.Path)
 		}
 		return in.entry(f, hdr.ModTime, content)
-	})
+	}, artifact.Expect(m))
 	return err
 }
 
@@ -176,8 +193,9 @@ func entryName(f artifact.File) string {
 }
 
 // twice returns two readers of r's bytes, and a function that releases
-// them.
-func twice(ctx context.Context, r io.Reader, tempDir string) (a, b io.Reader, done func(), err error) {
+// them. A copy stops past size bytes (when size is set): more is not the
+// artefact the metadata describes.
+func twice(ctx context.Context, r io.Reader, size int64, tempDir string) (a, b io.Reader, done func(), err error) {
 	if rs, ok := r.(interface {
 		io.ReaderAt
 		io.Seeker
@@ -196,7 +214,14 @@ func twice(ctx context.Context, r io.Reader, tempDir string) (a, b io.Reader, do
 		return nil, nil, nil, err
 	}
 	os.Remove(f.Name()) // the open file is all we need
-	n, err := io.Copy(f, &ctxReader{ctx, r})
+	var src io.Reader = &ctxReader{ctx, r}
+	if size > 0 {
+		src = io.LimitReader(src, size+1)
+	}
+	n, err := io.Copy(f, src)
+	if err == nil && size > 0 && n > size {
+		err = fmt.Errorf("%w: more than the %d compressed bytes its metadata says", artifact.ErrMismatch, size)
+	}
 	if err != nil {
 		f.Close()
 		return nil, nil, nil, err

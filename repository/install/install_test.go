@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +31,7 @@ func xattrsWork(t *testing.T, dir string) bool {
 }
 
 func TestInstall(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, AllowDevices("test/app@1"))
 	lib := file("usr/lib/libx.so.1", 0o644, "elf")
 	lib.hdr.PAXRecords = map[string]string{"SCHILY.xattr.user.etk": "hello"}
 	tool := file("usr/bin/tool", 0o4755, "#!tool")
@@ -138,7 +137,7 @@ func TestInstall(t *testing.T) {
 }
 
 func TestInstallDeviceNotRoot(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, AllowDevices("test/dev"))
 	e.root.opts.privileged = false
 	e.mustInstall(t, pkg("dev", "1"),
 		node("dev/null", tar.TypeChar, 1, 3),
@@ -164,7 +163,7 @@ func TestInstallAgainIsNoop(t *testing.T) {
 	before := e.installed(t)
 
 	// The artefact is not even read.
-	if err := e.root.Install(context.Background(), p, iotest.ErrReader(errors.New("read"))); err != nil {
+	if err := e.root.Install(context.Background(), described(t, p, pack(t, file("app", 0o644, "v1"))), iotest.ErrReader(errors.New("read"))); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.read(t, "app"); got != "edited" {
@@ -256,7 +255,7 @@ func TestConcurrentInstalls(t *testing.T) {
 	errs := make([]error, len(archives))
 	for i, a := range archives {
 		wg.Go(func() {
-			errs[i] = e.root.Install(context.Background(), pkg(fmt.Sprint("p", i), "1"), bytes.NewReader(a))
+			errs[i] = e.root.Install(context.Background(), described(t, pkg(fmt.Sprint("p", i), "1"), a), bytes.NewReader(a))
 		})
 	}
 	wg.Wait()
@@ -271,7 +270,7 @@ func TestConcurrentInstalls(t *testing.T) {
 func TestNotSeekable(t *testing.T) {
 	e := newEnv(t, TempDir(t.TempDir()))
 	a := pack(t, file("x", 0o644, strings.Repeat("x", 100000)))
-	if err := e.root.Install(context.Background(), pkg("x", "1"), iotest.HalfReader(bytes.NewReader(a))); err != nil {
+	if err := e.root.Install(context.Background(), described(t, pkg("x", "1"), a), iotest.HalfReader(bytes.NewReader(a))); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(e.read(t, "x")); got != 100000 {
@@ -289,15 +288,15 @@ func TestReplacesDependencies(t *testing.T) {
 	}
 	ctx := context.Background()
 	base := Package{ID: "distro/base@1", Category: "distro", Name: "base", Version: "1", Key: "k1"}
-	if err := root.Install(ctx, base, replacesArtefact(t, "base")); err != nil {
+	if err := root.Install(ctx, described(t, base, replacesArtefact(t, "base")), bytes.NewReader(replacesArtefact(t, "base"))); err != nil {
 		t.Fatal(err)
 	}
 	other := Package{ID: "apps/other@1", Category: "apps", Name: "other", Version: "1", Key: "k2"}
-	if err := root.Install(ctx, other, replacesArtefact(t, "other")); !errors.Is(err, ErrConflict) {
+	if err := root.Install(ctx, described(t, other, replacesArtefact(t, "other")), bytes.NewReader(replacesArtefact(t, "other"))); !errors.Is(err, ErrConflict) {
 		t.Errorf("unrelated package: %v", err)
 	}
 	users := Package{ID: "system/users@1", Category: "system", Name: "users", Version: "1", Key: "k3", Replaces: []string{"distro/base@1"}}
-	if err := root.Install(ctx, users, replacesArtefact(t, "users")); err != nil {
+	if err := root.Install(ctx, described(t, users, replacesArtefact(t, "users")), bytes.NewReader(replacesArtefact(t, "users"))); err != nil {
 		t.Errorf("dependent package: %v", err)
 	}
 	b, _ := os.ReadFile(filepath.Join(root.Dir(), "etc", "passwd"))
@@ -306,6 +305,6 @@ func TestReplacesDependencies(t *testing.T) {
 	}
 }
 
-func replacesArtefact(t *testing.T, body string) io.Reader {
-	return bytes.NewReader(pack(t, dir("etc/", 0o755), file("etc/passwd", 0o644, body+"\n")))
+func replacesArtefact(t *testing.T, body string) []byte {
+	return pack(t, dir("etc/", 0o755), file("etc/passwd", 0o644, body+"\n"))
 }

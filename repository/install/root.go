@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etk-build/etk/compiler/artifact"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,12 +48,28 @@ type options struct {
 	output       io.Writer
 	log          *slog.Logger
 	tempDir      string
-	privileged   bool // running as root: chown, device nodes
+	privileged   bool            // running as root: chown, device nodes
+	devices      map[string]bool // package names and IDs allowed device nodes
 }
 
 // AllowReplace lets a package take over paths other installed packages
 // own; they are dropped from those packages' records.
 func AllowReplace() Option { return func(o *options) { o.allowReplace = true } }
+
+// AllowDevices lets the named packages ("category/name", or an ID
+// "category/name@version") install device nodes; "*" allows every
+// package. Without it, a package whose metadata lists a device node is
+// refused (ErrNotAllowed) before anything is written.
+func AllowDevices(names ...string) Option {
+	return func(o *options) {
+		if o.devices == nil {
+			o.devices = map[string]bool{}
+		}
+		for _, n := range names {
+			o.devices[n] = true
+		}
+	}
+}
 
 // Output receives the stdout and stderr of finalizer commands; the
 // default discards them.
@@ -111,6 +128,11 @@ type Package struct {
 	// without a conflict: those it needs, since its artefact records what
 	// it changed on top of them (a user added to /etc/passwd, say).
 	Replaces []string `json:"replaces,omitempty"`
+	// Artefact is the artefact's metadata, from the package's signed
+	// metadata.json: Install refuses an artefact that is not exactly
+	// what it lists (artifact.Expect), and one it describes against the
+	// install policy. Required with an artefact; not recorded.
+	Artefact *artifact.Metadata `json:"-"`
 }
 
 // InstalledPackage is a package as the database records it.

@@ -159,7 +159,8 @@ func TestRollback(t *testing.T) {
 			e.mustInstall(t, pkg("owner", "1"), dir("zz/", 0o755), file("zz/owned", 0o644, "owner's"))
 			root, db := snapshot(t, e.dir), e.installed(t)
 			// Not seekable: the artefact goes through a temporary copy.
-			err := e.root.Install(context.Background(), pkg("x", "1"), struct{ *bytes.Reader }{bytes.NewReader(tt.data(t))})
+			data := tt.data(t)
+			err := e.root.Install(context.Background(), described(t, pkg("x", "1"), data), struct{ *bytes.Reader }{bytes.NewReader(data)})
 			checkErr(t, err, tt.want)
 			if diff := cmp.Diff(root, snapshot(t, e.dir)); diff != "" {
 				t.Errorf("root changed (-before +after):\n%s", diff)
@@ -175,7 +176,8 @@ func TestCancel(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := e.root.Install(ctx, pkg("x", "1"), bytes.NewReader(pack(t, file("x", 0o644, "x"))))
+	a := pack(t, file("x", 0o644, "x"))
+	err := e.root.Install(ctx, described(t, pkg("x", "1"), a), bytes.NewReader(a))
 	checkErr(t, err, context.Canceled)
 	if e.exists("x") {
 		t.Error("x written after cancel")
