@@ -242,7 +242,7 @@ func putFile(ctx context.Context, s Store, b index.Blob, path string) (int, erro
 
 // latest reads and verifies the latest snapshot, if any.
 func latest(ctx context.Context, s Store, t index.Trust) ([]byte, *index.Snapshot, error) {
-	b, err := s.GetRef(ctx, LatestRef)
+	b, err := getRef(ctx, s, LatestRef)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -294,7 +294,7 @@ func (r *Repo) FetchArtefact(ctx context.Context, p index.Package) (io.ReadClose
 	if err != nil {
 		return nil, fmt.Errorf("%s: artefact in %s: %w", p.ID, p.Source, err)
 	}
-	vr, err := index.VerifyBlob(*p.Artefact, rc)
+	vr, err := index.VerifyBlob(*p.Artefact, index.ContextReader(ctx, rc))
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -313,7 +313,7 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	if rev > 0 {
 		name = RevisionRef(rev)
 	}
-	b, err := s.GetRef(ctx, name)
+	b, err := getRef(ctx, s, name)
 	if err != nil {
 		return nil, err
 	}
@@ -334,13 +334,15 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 		return nil, err
 	}
 	defer rc.Close()
-	r, err := index.VerifyBlob(snap.Index, io.LimitReader(rc, snap.Index.Size+1))
+	// The snapshot's signed size (at most index.MaxIndexSize) bounds
+	// the read; VerifyBlob stops one byte past it.
+	r, err := index.VerifyBlob(snap.Index, rc)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
+	data, err := index.ReadLimited(ctx, r, fmt.Sprintf("index of revision %d", snap.Revision), snap.Index.Size)
 	if err != nil {
-		return nil, fmt.Errorf("index of revision %d: %w", snap.Revision, err)
+		return nil, err
 	}
 	idx, err := index.DecodeIndex(data)
 	if err != nil {
@@ -350,13 +352,14 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 }
 
 // Fetch opens a blob of the repository, verified as it is read: the
-// reader fails at its end when the content does not match b.
+// reader fails at its end when the content does not match b, as soon as
+// it holds more bytes than b.Size, and once ctx is done.
 func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
 	rc, err := r.store.GetBlob(ctx, b.Digest)
 	if err != nil {
 		return nil, err
 	}
-	vr, err := index.VerifyBlob(b, rc)
+	vr, err := index.VerifyBlob(b, index.ContextReader(ctx, rc))
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -365,4 +368,18 @@ func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{vr, rc}, nil
+}
+
+// getRef reads a reference, refusing one past index.MaxRefSize whatever
+// the store: every store bounds its reads, this says so once more for a
+// Store implemented elsewhere.
+func getRef(ctx context.Context, s Store, name string) ([]byte, error) {
+	b, err := s.GetRef(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > index.MaxRefSize {
+		return nil, index.TooLarge("reference "+name, index.MaxRefSize)
+	}
+	return b, nil
 }

@@ -11,15 +11,12 @@ import (
 	"strings"
 
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // ErrReadOnly: a repository served over HTTP cannot be written; publish
 // to its folder instead.
 var ErrReadOnly = errors.New("repository served over HTTP is read-only")
-
-// maxRefSize bounds a reference read into memory; a signed snapshot is a
-// few kilobytes.
-const maxRefSize = 4 << 20
 
 // Store is a repository folder served over HTTP(S), read-only. It is
 // safe for concurrent use.
@@ -145,12 +142,13 @@ func (s *Store) GetRef(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxRefSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("httpstore: reference %s: %w", name, err)
+	what := "reference " + name
+	if resp.ContentLength > index.MaxRefSize {
+		return nil, fmt.Errorf("httpstore: %s: %w", s, index.TooLarge(fmt.Sprintf("%s (%d bytes)", what, resp.ContentLength), index.MaxRefSize))
 	}
-	if len(b) > maxRefSize {
-		return nil, fmt.Errorf("httpstore: reference %s: larger than %d bytes", name, maxRefSize)
+	b, err := index.ReadLimited(ctx, resp.Body, what, index.MaxRefSize)
+	if err != nil {
+		return nil, fmt.Errorf("httpstore: %s: %w", s, err)
 	}
 	return b, nil
 }

@@ -232,3 +232,27 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestEndlessReference: a server answering a reference with an endless
+// body (and no length) gets a quick error naming the reference and the
+// limit, not all the memory of the host.
+func TestEndlessReference(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := bytes.Repeat([]byte("0"), 32<<10)
+		for {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	s, err := httpstore.New(srv.URL+"/repo", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetRef(t.Context(), "latest")
+	if !errors.Is(err, index.ErrTooLarge) || !strings.Contains(err.Error(), "reference latest") || !strings.Contains(err.Error(), "1 MiB") {
+		t.Fatalf("endless reference: %v", err)
+	}
+	t.Log(err)
+}

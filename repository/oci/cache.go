@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/etk-build/etk/compiler/cache"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // Media types of the parts of a cache artifact.
@@ -32,9 +33,6 @@ const (
 
 const (
 	titleAnnotation = "org.opencontainers.image.title"
-	// maxMetadataSize bounds the metadata read into memory; metadata
-	// lists every file of an artefact, so it is not tiny.
-	maxMetadataSize = 256 << 20
 )
 
 var keyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -206,8 +204,8 @@ func parseManifest(d *remote.Descriptor) (meta v1.Descriptor, art *v1.Descriptor
 	if metas != 1 {
 		return meta, nil, fmt.Errorf("%w: %d metadata layers", ErrBadArtifact, metas)
 	}
-	if meta.Size > maxMetadataSize {
-		return meta, nil, fmt.Errorf("%w: metadata of %d bytes", ErrBadArtifact, meta.Size)
+	if meta.Size > index.MaxMetadataSize {
+		return meta, nil, fmt.Errorf("%w: %w", ErrBadArtifact, index.TooLarge(fmt.Sprintf("metadata of %d bytes", meta.Size), index.MaxMetadataSize))
 	}
 	return meta, art, nil
 }
@@ -236,7 +234,7 @@ func (c *Cache) readMetadata(ctx context.Context, d v1.Descriptor) ([]byte, erro
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := index.ReadLimited(ctx, rc, "metadata", d.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -263,9 +261,12 @@ func (c *Cache) download(ctx context.Context, d v1.Descriptor, path string) (err
 			os.Remove(path)
 		}
 	}()
-	n, err := io.Copy(f, rc)
+	n, err := io.Copy(f, index.ContextReader(ctx, rc))
 	if err != nil {
 		return err
+	}
+	if n > d.Size {
+		return index.TooLarge(fmt.Sprintf("artefact %s", d.Digest), d.Size)
 	}
 	if n != d.Size {
 		return fmt.Errorf("got %d bytes, manifest says %d", n, d.Size)

@@ -97,9 +97,6 @@ const (
 var ErrBadReference = errors.New("not an etk reference artifact")
 
 const (
-	// maxRefSize bounds a reference read into memory; a signed snapshot
-	// is a few kilobytes.
-	maxRefSize = 4 << 20
 	// blobMediaType is what uploads of blobs declare; registries store
 	// blobs without a type, and only manifests say what they are.
 	blobMediaType types.MediaType = "application/octet-stream"
