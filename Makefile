@@ -11,9 +11,9 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-setup: ## install and start what etk and its tests need on Debian: Go check, Docker engine, registry, base images (root)
+setup: ## install and start what etk and its tests need on Debian: Go check, Docker engine, registries, base images (root)
 	./.ci/setup-debian
-	./.ci/services install start base-image debian-image
+	./.ci/services install start auth-registry base-image debian-image
 
 build: ## build bin/etk
 	$(GO) build -o $(BIN) ./cmd/etk

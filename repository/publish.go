@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/etk-build/etk/compiler/spec"
@@ -34,7 +35,8 @@ type PublishOptions struct {
 	Key index.PrivateKey
 	// Time stamps the snapshot (SOURCE_DATE_EPOCH or now).
 	Time time.Time
-	// TTL is how long the snapshot is valid; default 30 days.
+	// TTL is how long the snapshot is valid; zero means the default, 30
+	// days, and a negative TTL is an error. (etk publish refuses --ttl 0.)
 	TTL time.Duration
 	// Force publishes a new revision even when the index did not change
 	// (to push the expiry further).
@@ -91,8 +93,11 @@ func prevRevision(s *index.Snapshot) int64 {
 // completes it. Two publishers racing never lose a revision: the loser
 // sees the conflict and publishes on top of the winner.
 func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*Result, error) {
-	if o.TTL == 0 {
+	switch {
+	case o.TTL == 0:
 		o.TTL = 30 * 24 * time.Hour
+	case o.TTL < 0:
+		return nil, fmt.Errorf("publish %s: negative TTL %s", o.Name, o.TTL)
 	}
 	res := &Result{}
 	idx := &index.Index{Format: index.IndexFormat, Name: o.Name}
@@ -108,6 +113,9 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
 		}
 		if m.Artefact != nil && e.Source != "" {
+			if hasUser(e.Source) {
+				return nil, fmt.Errorf("publish %s: the URL of its source holds credentials; a repository records none (give the URL without them)", m.ID)
+			}
 			p.Source = e.Source
 		} else if m.Artefact != nil {
 			if e.Artefact == "" {
@@ -206,6 +214,16 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 		return res, nil
 	}
 	return nil, fmt.Errorf("publish %s: other publishers kept winning the race after %d tries", o.Name, maxTries)
+}
+
+// hasUser reports whether a URL holds user info ("scheme://user:pw@host").
+func hasUser(u string) bool {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return strings.Contains(host, "@")
 }
 
 // Media types of the blobs of a repository.

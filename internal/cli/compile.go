@@ -141,7 +141,7 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		opts = append(opts, builder.WithRemote(u, false))
 	}
 	if f.cacheRepo != "" {
-		remote, err := oci.NewCache(f.cacheRepo)
+		remote, err := oci.NewCache(f.cacheRepo, oci.WithTransport(transport()))
 		if err != nil {
 			return &UsageError{err}
 		}

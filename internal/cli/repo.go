@@ -56,7 +56,7 @@ func (f *repoFlags) open(ctx context.Context, rev int64) (*repository.Repo, erro
 	}
 	r, err := repository.Open(ctx, s, trust, rev)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.url, err)
+		return nil, fmt.Errorf("%s: %w", shown(f.url), err)
 	}
 	r.OpenSource = openStore
 	return r, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/etk-build/etk/compiler/cache"
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository/index"
 )
 
@@ -70,14 +71,19 @@ func connect(repo string, opts []Option) (*client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	shown := shownRepo(repo)
+	repo, auth, hasUser := splitUser(repo)
 	r, err := name.NewRepository(repo)
 	if err != nil {
 		// ggcr's message quotes its input.
-		shown := shownRepo(repo)
 		return nil, fmt.Errorf("oci: bad repository %q: %s", shown, strings.ReplaceAll(err.Error(), repo, shown))
 	}
+	keychain := o.keychain
+	if hasUser {
+		keychain = hostKeychain{registry: r.RegistryStr(), auth: auth, next: o.keychain}
+	}
 	ropts := []remote.Option{
-		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(o.transport),
 		remote.WithRetryBackoff(o.backoff),
 		remote.WithUserAgent("etk"),
@@ -214,14 +220,19 @@ func parseManifest(d *remote.Descriptor) (meta v1.Descriptor, art *v1.Descriptor
 // reading at most one byte past the manifest's size lets the caller check
 // the size.
 func (c *Cache) blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
-	l, err := c.puller.Layer(ctx, c.repo.Digest(d.Digest.String()))
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		l, err := c.puller.Layer(ctx, c.repo.Digest(d.Digest.String()))
+		if err != nil {
+			return nil, err
+		}
+		return l.Compressed()
+	}
+	rc, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
+	// A body dropped mid-way is opened again and resumed.
+	rc = network.Resume(ctx, rc, open)
 	return struct {
 		io.Reader
 		io.Closer
