@@ -44,7 +44,7 @@ func (f *netFlags) Validate() error {
 var (
 	netMu        sync.Mutex
 	netTimeouts  = network.Defaults()
-	netTransport *http.Transport
+	netTransport http.RoundTripper
 )
 
 func setTimeouts(t network.Timeouts) {
@@ -56,7 +56,7 @@ func setTimeouts(t network.Timeouts) {
 }
 
 // transport is the HTTP transport of the run's network operations.
-func transport() *http.Transport {
+func transport() http.RoundTripper {
 	netMu.Lock()
 	defer netMu.Unlock()
 	if netTransport == nil {

@@ -32,10 +32,13 @@ const (
 	// Truncate sends the answer with half its body and a Content-Length
 	// saying so: a clean answer with the wrong bytes.
 	Truncate
+	// DropUpload reads half the request's body and resets the
+	// connection, forwarding nothing: an upload cut mid-way.
+	DropUpload
 )
 
 func (m Mode) String() string {
-	return [...]string{"pass", "5xx", "drop", "stall", "stall-body", "truncate"}[m]
+	return [...]string{"pass", "5xx", "drop", "stall", "stall-body", "truncate", "drop-upload"}[m]
 }
 
 // Rule picks requests: those whose method is Method (any when empty) and
@@ -178,6 +181,14 @@ func (p *Proxy) handle(c net.Conn) {
 			io.Copy(io.Discard, req.Body)
 			p.hold(c)
 			return
+		case DropUpload:
+			n := req.ContentLength / 2
+			if n <= 0 {
+				n = 1
+			}
+			io.CopyN(io.Discard, req.Body, n)
+			reset(c)
+			return
 		}
 		resp, err := p.forward(req)
 		if err != nil {
@@ -247,10 +258,15 @@ func (p *Proxy) answer(c net.Conn, req *http.Request, resp *http.Response, m Mod
 		p.hold(c)
 		return false
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetLinger(0) // a reset, not a clean close
-	}
+	reset(c)
 	return false
+}
+
+// reset makes the close of c a reset, not a clean end.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
 }
 
 // writeHead writes the status line and headers of resp, with a

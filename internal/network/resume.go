@@ -84,11 +84,13 @@ func (r *resumer) Close() error { return r.rc.Close() }
 // Dropped reports whether err says the connection failed under a body:
 // reset, closed before the end the server announced, or idle too long.
 func Dropped(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	var ne net.Error
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
-		errors.As(err, &ne) && ne.Timeout()
+	var ie *IdleError
+	if errors.As(err, &ie) {
+		return true
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && (errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed))
 }

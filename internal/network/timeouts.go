@@ -2,10 +2,12 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -54,8 +56,41 @@ func FromEnv() (Timeouts, error) {
 }
 
 // Transport returns a new HTTP transport holding to t: a clone of
-// http.DefaultTransport whose connections have deadlines.
-func (t Timeouts) Transport() *http.Transport {
+// http.DefaultTransport whose connections have deadlines. Its timeouts are
+// errors of their own (ConnectError, HeaderError, IdleError): retryable,
+// and unlike net/http's, not context.DeadlineExceeded, which is the
+// caller's deadline and is never retried.
+func (t Timeouts) Transport() http.RoundTripper {
+	return &roundTripper{tr: t.transport(), t: t}
+}
+
+// roundTripper gives the transport's timeouts errors of their own.
+type roundTripper struct {
+	tr *http.Transport
+	t  Timeouts
+}
+
+func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.tr.RoundTrip(req)
+	if err == nil || req.Context().Err() != nil {
+		return resp, err
+	}
+	var ie *IdleError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ie):
+	case strings.Contains(err.Error(), "timeout awaiting response headers"):
+		err = &HeaderError{Header: rt.t.Header, Err: err}
+	case strings.Contains(err.Error(), "TLS handshake timeout"), errors.As(err, &ne) && ne.Timeout():
+		err = &ConnectError{Connect: rt.t.Connect, Err: err}
+	}
+	return resp, err
+}
+
+// CloseIdleConnections closes the pooled connections.
+func (rt *roundTripper) CloseIdleConnections() { rt.tr.CloseIdleConnections() }
+
+func (t Timeouts) transport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -118,3 +153,44 @@ func (e *IdleError) Error() string {
 func (e *IdleError) Unwrap() error   { return e.Err }
 func (e *IdleError) Timeout() bool   { return true }
 func (e *IdleError) Temporary() bool { return true }
+
+// HeaderError: a server sent no answer to a request within Header.
+type HeaderError struct {
+	Header time.Duration
+	Err    error
+}
+
+func (e *HeaderError) Error() string {
+	return fmt.Sprintf("no answer within %s (--net-header-timeout or %s to wait longer)", e.Header, EnvHeader)
+}
+func (e *HeaderError) Timeout() bool   { return true }
+func (e *HeaderError) Temporary() bool { return true }
+
+// ConnectError: a connection (or its TLS handshake) took longer than
+// Connect.
+type ConnectError struct {
+	Connect time.Duration
+	Err     error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("could not connect within %s (--net-connect-timeout or %s to wait longer): %v", e.Connect, EnvConnect, e.Err)
+}
+func (e *ConnectError) Timeout() bool   { return true }
+func (e *ConnectError) Temporary() bool { return true }
+
+// Retryable reports whether a request that failed with err may be sent
+// again: the connection dropped, or one of the transport's own timeouts
+// fired. The caller's cancellation or deadline never is.
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ie *IdleError
+	var he *HeaderError
+	var ce *ConnectError
+	if errors.As(err, &ie) || errors.As(err, &he) || errors.As(err, &ce) {
+		return true
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && Dropped(err)
+}

@@ -86,6 +86,7 @@ func connect(repo string, opts []Option) (*client, error) {
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(o.transport),
 		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryPredicate(retryable),
 		remote.WithUserAgent("etk"),
 	}
 	puller, err := remote.NewPuller(ropts...)

@@ -29,7 +29,7 @@ func PushImage(ctx context.Context, img v1.Image, ref string, opts ...Option) (s
 		keychain = hostKeychain{registry: r.Context().RegistryStr(), auth: auth, next: o.keychain}
 	}
 	if err := remote.Write(r, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain),
-		remote.WithTransport(o.transport), remote.WithRetryBackoff(o.backoff), remote.WithUserAgent("etk")); err != nil {
+		remote.WithTransport(o.transport), remote.WithRetryBackoff(o.backoff), remote.WithRetryPredicate(retryable), remote.WithUserAgent("etk")); err != nil {
 		return "", &opError{msg: fmt.Sprintf("oci: push image %s: %s", shownRepo(r.Context().Name()), describe(err)), err: err}
 	}
 	d, err := img.Digest()

@@ -1,7 +1,12 @@
 package oci
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -55,4 +60,18 @@ func WithRetries(n int) Option {
 // tripled before each next one; the default is a second.
 func WithBackoff(d time.Duration) Option {
 	return func(o *options) { o.backoff.Duration = d }
+}
+
+// retryable is ggcr's retry predicate plus the transport's own timeouts,
+// which ggcr takes for the caller's deadline (net/http's header timeout
+// is context.DeadlineExceeded) and would not retry.
+func retryable(err error) bool {
+	return network.Retryable(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
+		!errors.Is(err, context.DeadlineExceeded) && isTemporary(err)
+}
+
+func isTemporary(err error) bool {
+	t, ok := err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
 }

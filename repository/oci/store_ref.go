@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
 )
@@ -87,14 +89,18 @@ func (s *Store) getRef(ctx context.Context, tag string) ([]byte, v1.Hash, error)
 	case m.Layers[0].Size > index.MaxRefSize:
 		return nil, v1.Hash{}, fmt.Errorf("%w: %w", ErrBadReference, index.TooLarge(fmt.Sprintf("layer of %d bytes", m.Layers[0].Size), index.MaxRefSize))
 	}
-	l, err := s.puller.Layer(ctx, s.repo.Digest(m.Layers[0].Digest.String()))
-	if err != nil {
-		return nil, v1.Hash{}, err
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		l, err := s.puller.Layer(ctx, s.repo.Digest(m.Layers[0].Digest.String()))
+		if err != nil {
+			return nil, err
+		}
+		return l.Compressed()
 	}
-	rc, err := l.Compressed()
+	rc, err := open(ctx)
 	if err != nil {
 		return nil, v1.Hash{}, fmt.Errorf("layer: %w", err)
 	}
+	rc = network.Resume(ctx, rc, open)
 	defer rc.Close()
 	// ggcr checks the digest at the end of the body; the limit lets us
 	// check the size.
