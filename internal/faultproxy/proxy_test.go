@@ -50,7 +50,8 @@ func TestModes(t *testing.T) {
 			return errors.As(err, &ie)
 		}},
 		{Stall, 0, 0, func(err error) bool {
-			return err != nil && strings.Contains(err.Error(), "timeout awaiting response headers")
+			var he *network.HeaderError
+			return errors.As(err, &he)
 		}},
 	}
 	for _, c := range cases {
