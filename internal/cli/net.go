@@ -115,3 +115,5 @@ func cutUser(u string) (head, rest string, ok bool) {
 		s = s[:j]
 	}
 }
+
+func netTimeoutsDefault() network.Timeouts { return network.Defaults() }
