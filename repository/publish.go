@@ -369,6 +369,9 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	return &Repo{Snapshot: snap, Index: idx, Signers: signers, store: s}, nil
 }
 
+// Store is the store the revision was read from.
+func (r *Repo) Store() Store { return r.store }
+
 // Fetch opens a blob of the repository, verified as it is read: the
 // reader fails at its end when the content does not match b, as soon as
 // it holds more bytes than b.Size, and once ctx is done.

@@ -58,7 +58,7 @@ directory like go.mod (or -C DIR); --tree DIR works on a bare tree instead.`,
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return net.Validate() }
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
-	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io), newChannelCmd(io))
+	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io), newChannelCmd(io), newCacheCmd(io))
 	return root
 }
 

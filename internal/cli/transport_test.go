@@ -253,3 +253,35 @@ func TestShown(t *testing.T) {
 		t.Errorf("withoutUser: %q", got)
 	}
 }
+
+// TestLeftoverReports: etk cache status and clean, and etk repo verify
+// of a folder, report what dead runs left.
+func TestLeftoverReports(t *testing.T) {
+	cacheDir := t.TempDir()
+	if _, _, code := run(t, "", "cache", "status", "--cache-dir", cacheDir); code != 0 {
+		t.Fatal("status of an empty cache failed")
+	}
+	dead := filepath.Join(cacheDir, "tmp", "run-x")
+	os.MkdirAll(dead, 0o755)
+	os.WriteFile(filepath.Join(dead, ".etk-save-1.tar"), make([]byte, 2<<20), 0o644)
+	out, _, code := run(t, "", "cache", "status", "--cache-dir", cacheDir)
+	if code != 0 || !strings.Contains(out, "run "+dead+" 2.0 MiB: dead") {
+		t.Errorf("status: %d %q", code, out)
+	}
+	out, _, code = run(t, "", "cache", "clean", "--cache-dir", cacheDir)
+	if _, err := os.Stat(dead); code != 0 || !os.IsNotExist(err) || !strings.Contains(out, "removed "+dead) {
+		t.Errorf("clean: %d %q %v", code, out, err)
+	}
+
+	root := t.TempDir()
+	s, err := dir.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := testRepo(t, s)
+	os.WriteFile(filepath.Join(root, ".tmp", "blob-1234"), make([]byte, 1<<20), 0o644)
+	_, errOut, code := run(t, "", "repo", "verify", "--repo", root, "--trust", key+".pub")
+	if code != 0 || !strings.Contains(errOut, ".tmp holds 1 file(s), 1.0 MiB, left by publishes that died") {
+		t.Errorf("verify: %d %q", code, errOut)
+	}
+}

@@ -1,11 +1,13 @@
 package dir
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -180,5 +182,54 @@ func TestLeftovers(t *testing.T) {
 	}
 	if _, err := os.Stat(live.Name()); err != nil {
 		t.Errorf("the live publisher's blob was removed: %v", err)
+	}
+}
+
+// TestKilledPublish: a publisher killed (SIGKILL) in the middle of a
+// blob leaves .tmp/blob-*; Leftovers reports it dead and the next write
+// removes it.
+func TestKilledPublish(t *testing.T) {
+	if root := os.Getenv("DIR_KILLED_CHILD"); root != "" {
+		s, err := Open(root)
+		if err != nil {
+			os.Exit(3)
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(bytes.Repeat([]byte("x"), 1<<20))
+			os.Stdout.WriteString("writing\n")
+			select {} // never ends the blob
+		}()
+		s.PutBlob(context.Background(), digest([]byte("never")), -1, pr)
+		os.Exit(4)
+	}
+	root := t.TempDir()
+	s, err := Open(root)
+	must(t, err)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledPublish$")
+	cmd.Env = append(os.Environ(), "DIR_KILLED_CHILD="+root)
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	if l, _ := bufio.NewReader(out).ReadString('\n'); l != "writing\n" {
+		cmd.Process.Kill()
+		t.Fatalf("child: %q", l)
+	}
+	left, err := s.Leftovers()
+	must(t, err)
+	if len(left) != 1 || !left[0].Live {
+		t.Errorf("while the publisher lives: %+v, want one live blob", left)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left, err = s.Leftovers()
+	must(t, err)
+	if len(left) != 1 || left[0].Live || left[0].Size == 0 || !strings.Contains(left[0].Path, "blob-") {
+		t.Fatalf("after the kill: %+v, want one dead blob", left)
+	}
+	data := []byte("next publish")
+	must(t, s.PutBlob(context.Background(), digest(data), int64(len(data)), bytes.NewReader(data)))
+	if left, _ := s.Leftovers(); len(left) != 0 {
+		t.Errorf("after the next publish: %+v", left)
 	}
 }
