@@ -53,12 +53,15 @@ lint: ## gofmt, go vet and staticcheck
 bench: ## run the benchmarks and print a table against the targets
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./compiler/... | tee /dev/stderr | $(GO) run ./internal/benchtable
 
-fuzz: ## fuzz every fuzz target for FUZZTIME (default 30s)
-	@grep -rlE '^func Fuzz' --include='*_test.go' compiler | sort | while read f; do \
+# Every fuzz target of the repository (git ls-files: tracked test files,
+# whatever package they are in), one after the other: go test -fuzz takes
+# one target at a time.
+fuzz: ## fuzz every fuzz target of the repository for FUZZTIME each (default 30s)
+	@n=0; for f in $$(git ls-files '*_test.go' | xargs grep -lE '^func Fuzz' | sort); do \
 	  for t in $$(grep -oE '^func Fuzz[A-Za-z0-9]+' $$f | sed 's/func //'); do \
-	    echo "== $$(dirname $$f) $$t"; \
+	    n=$$((n+1)); echo "== $$(dirname $$f) $$t"; \
 	    $(GO) test ./$$(dirname $$f) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; \
-	  done; done
+	  done; done; echo "fuzz: $$n targets, $(FUZZTIME) each"
 
 clean: ## remove build output
 	rm -rf bin $(OUT)
