@@ -337,7 +337,7 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	}
 	signed, err := index.DecodeSigned(b)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reference %s: %w", name, err)
 	}
 	snap, err := t.Verify(signed)
 	if err != nil {
