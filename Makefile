@@ -11,9 +11,9 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-setup: ## install and start what etk and its tests need on Debian: Go check, Docker engine, registry, base images (root)
+setup: ## install and start what etk and its tests need on Debian: Go check, Docker engine, registries, base images (root)
 	./.ci/setup-debian
-	./.ci/services install start base-image debian-image
+	./.ci/services install start auth-registry base-image debian-image
 
 build: ## build bin/etk
 	$(GO) build -o $(BIN) ./cmd/etk
@@ -53,12 +53,15 @@ lint: ## gofmt, go vet and staticcheck
 bench: ## run the benchmarks and print a table against the targets
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./compiler/... | tee /dev/stderr | $(GO) run ./internal/benchtable
 
-fuzz: ## fuzz every fuzz target for FUZZTIME (default 30s)
-	@grep -rlE '^func Fuzz' --include='*_test.go' compiler | sort | while read f; do \
+# Every fuzz target of the repository (git ls-files: tracked test files,
+# whatever package they are in), one after the other: go test -fuzz takes
+# one target at a time.
+fuzz: ## fuzz every fuzz target of the repository for FUZZTIME each (default 30s)
+	@n=0; for f in $$(git ls-files '*_test.go' | xargs grep -lE '^func Fuzz' | sort); do \
 	  for t in $$(grep -oE '^func Fuzz[A-Za-z0-9]+' $$f | sed 's/func //'); do \
-	    echo "== $$(dirname $$f) $$t"; \
+	    n=$$((n+1)); echo "== $$(dirname $$f) $$t"; \
 	    $(GO) test ./$$(dirname $$f) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || exit 1; \
-	  done; done
+	  done; done; echo "fuzz: $$n targets, $(FUZZTIME) each"
 
 clean: ## remove build output
 	rm -rf bin $(OUT)

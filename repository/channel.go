@@ -21,7 +21,7 @@ func ReadChannel(ctx context.Context, s Store, t index.Trust, name string) (*ind
 	if !channelRE.MatchString(name) {
 		return nil, fmt.Errorf("channel name %q: lower-case letters, digits, '.', '_' and '-'", name)
 	}
-	b, err := s.GetRef(ctx, ChannelRef(name))
+	b, err := getRef(ctx, s, ChannelRef(name))
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func PublishChannel(ctx context.Context, s Store, key index.PrivateKey, repo, na
 	}
 	trust := index.Trust{Keys: []index.PublicKey{key.Public().(index.PublicKey)}, Name: repo}
 	for try := 0; try < maxTries; try++ {
-		old, err := s.GetRef(ctx, ChannelRef(name))
+		old, err := getRef(ctx, s, ChannelRef(name))
 		c := &index.Channel{Name: repo, Channel: name}
 		switch {
 		case errors.Is(err, ErrNotFound):

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/etk-build/etk/compiler/spec"
@@ -34,7 +35,8 @@ type PublishOptions struct {
 	Key index.PrivateKey
 	// Time stamps the snapshot (SOURCE_DATE_EPOCH or now).
 	Time time.Time
-	// TTL is how long the snapshot is valid; default 30 days.
+	// TTL is how long the snapshot is valid; zero means the default, 30
+	// days, and a negative TTL is an error. (etk publish refuses --ttl 0.)
 	TTL time.Duration
 	// Force publishes a new revision even when the index did not change
 	// (to push the expiry further).
@@ -91,8 +93,11 @@ func prevRevision(s *index.Snapshot) int64 {
 // completes it. Two publishers racing never lose a revision: the loser
 // sees the conflict and publishes on top of the winner.
 func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*Result, error) {
-	if o.TTL == 0 {
+	switch {
+	case o.TTL == 0:
 		o.TTL = 30 * 24 * time.Hour
+	case o.TTL < 0:
+		return nil, fmt.Errorf("publish %s: negative TTL %s", o.Name, o.TTL)
 	}
 	res := &Result{}
 	idx := &index.Index{Format: index.IndexFormat, Name: o.Name}
@@ -108,6 +113,9 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
 		}
 		if m.Artefact != nil && e.Source != "" {
+			if hasUser(e.Source) {
+				return nil, fmt.Errorf("publish %s: the URL of its source holds credentials; a repository records none (give the URL without them)", m.ID)
+			}
 			p.Source = e.Source
 		} else if m.Artefact != nil {
 			if e.Artefact == "" {
@@ -208,6 +216,16 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 	return nil, fmt.Errorf("publish %s: other publishers kept winning the race after %d tries", o.Name, maxTries)
 }
 
+// hasUser reports whether a URL holds user info ("scheme://user:pw@host").
+func hasUser(u string) bool {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return strings.Contains(host, "@")
+}
+
 // Media types of the blobs of a repository.
 const (
 	ArtefactMediaType = "application/vnd.etk.artefact.v1.tar+zstd"
@@ -242,7 +260,7 @@ func putFile(ctx context.Context, s Store, b index.Blob, path string) (int, erro
 
 // latest reads and verifies the latest snapshot, if any.
 func latest(ctx context.Context, s Store, t index.Trust) ([]byte, *index.Snapshot, error) {
-	b, err := s.GetRef(ctx, LatestRef)
+	b, err := getRef(ctx, s, LatestRef)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -294,7 +312,7 @@ func (r *Repo) FetchArtefact(ctx context.Context, p index.Package) (io.ReadClose
 	if err != nil {
 		return nil, fmt.Errorf("%s: artefact in %s: %w", p.ID, p.Source, err)
 	}
-	vr, err := index.VerifyBlob(*p.Artefact, rc)
+	vr, err := index.VerifyBlob(*p.Artefact, index.ContextReader(ctx, rc))
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -313,13 +331,13 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	if rev > 0 {
 		name = RevisionRef(rev)
 	}
-	b, err := s.GetRef(ctx, name)
+	b, err := getRef(ctx, s, name)
 	if err != nil {
 		return nil, err
 	}
 	signed, err := index.DecodeSigned(b)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reference %s: %w", name, err)
 	}
 	snap, err := t.Verify(signed)
 	if err != nil {
@@ -334,13 +352,15 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 		return nil, err
 	}
 	defer rc.Close()
-	r, err := index.VerifyBlob(snap.Index, io.LimitReader(rc, snap.Index.Size+1))
+	// The snapshot's signed size (at most index.MaxIndexSize) bounds
+	// the read; VerifyBlob stops one byte past it.
+	r, err := index.VerifyBlob(snap.Index, rc)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
+	data, err := index.ReadLimited(ctx, r, fmt.Sprintf("index of revision %d", snap.Revision), snap.Index.Size)
 	if err != nil {
-		return nil, fmt.Errorf("index of revision %d: %w", snap.Revision, err)
+		return nil, err
 	}
 	idx, err := index.DecodeIndex(data)
 	if err != nil {
@@ -349,14 +369,18 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 	return &Repo{Snapshot: snap, Index: idx, Signers: signers, store: s}, nil
 }
 
+// Store is the store the revision was read from.
+func (r *Repo) Store() Store { return r.store }
+
 // Fetch opens a blob of the repository, verified as it is read: the
-// reader fails at its end when the content does not match b.
+// reader fails at its end when the content does not match b, as soon as
+// it holds more bytes than b.Size, and once ctx is done.
 func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
 	rc, err := r.store.GetBlob(ctx, b.Digest)
 	if err != nil {
 		return nil, err
 	}
-	vr, err := index.VerifyBlob(b, rc)
+	vr, err := index.VerifyBlob(b, index.ContextReader(ctx, rc))
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -365,4 +389,18 @@ func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{vr, rc}, nil
+}
+
+// getRef reads a reference, refusing one past index.MaxRefSize whatever
+// the store: every store bounds its reads, this says so once more for a
+// Store implemented elsewhere.
+func getRef(ctx context.Context, s Store, name string) ([]byte, error) {
+	b, err := s.GetRef(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > index.MaxRefSize {
+		return nil, index.TooLarge("reference "+name, index.MaxRefSize)
+	}
+	return b, nil
 }

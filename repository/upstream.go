@@ -93,6 +93,8 @@ func (u *Upstream) read(ctx context.Context, b index.Blob) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	// The signed index gave the size, at most index.MaxMetadataSize or
+	// index.MaxTreeSize; Fetch stops one byte past it.
 	return io.ReadAll(rc)
 }
 
@@ -107,7 +109,7 @@ func (u *Upstream) CompileTree(ctx context.Context) ([]fs.FS, map[string]any, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s compile tree: %w", u.Name, err)
 	}
-	zr, err := zstd.NewReader(bytes.NewReader(data))
+	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderMaxMemory(index.MaxTreeExpandedSize))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,6 +118,7 @@ func (u *Upstream) CompileTree(ctx context.Context) ([]fs.FS, map[string]any, er
 	files := fstest.MapFS{}
 	var values map[string]any
 	var trees []string
+	var total int64
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -128,7 +131,13 @@ func (u *Upstream) CompileTree(ctx context.Context) ([]fs.FS, map[string]any, er
 		if h.Typeflag != tar.TypeReg || strings.HasPrefix(name, "../") || path.IsAbs(name) {
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, 64<<20))
+		if h.Size > index.MaxTreeFileSize {
+			return nil, nil, index.TooLarge(fmt.Sprintf("%s compile tree: %s (%d bytes)", u.Name, name, h.Size), index.MaxTreeFileSize)
+		}
+		if total += h.Size; total > index.MaxTreeExpandedSize {
+			return nil, nil, index.TooLarge(u.Name+" compile tree, expanded", index.MaxTreeExpandedSize)
+		}
+		b, err := index.ReadLimited(ctx, tr, fmt.Sprintf("%s compile tree: %s", u.Name, name), index.MaxTreeFileSize)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"syscall"
+
+	"github.com/etk-build/etk/internal/leftover"
 )
 
 // Cache is a folder of entries, one per build key:
@@ -18,6 +21,7 @@ import (
 //	<dir>/history/<category>/<name>.json             the inputs of the last build
 //	<dir>/locks/<key>.lock                           held while a key is built
 //	<dir>/tmp/                                       entries being written
+//	<dir>/tmp/run-*/ and run-*.lock                  one run's scratch files (image saves, spools)
 //
 // An entry appears by renaming a complete folder into place, so it is
 // either all there or not there at all.
@@ -219,4 +223,93 @@ func (e *Entry) ReadMetadata(v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// runPattern names the scratch folders of runs in tmp/.
+const runPattern = "run-*"
+
+// RunDir makes a folder of tmp/ for one run's scratch files (the engine's
+// image saves, the artefact writer's spools), locked until release, which
+// removes it. It first removes the folders of runs that died (killed, out
+// of power) and never those of live runs, however old: a folder is a
+// dead run's when nobody holds its lock (internal/leftover).
+func (c *Cache) RunDir() (dir string, release func() error, err error) {
+	tmp := filepath.Join(c.dir, "tmp")
+	if _, err := leftover.Sweep(tmp, runPattern); err != nil {
+		return "", nil, fmt.Errorf("cache: clean what dead runs left: %w", err)
+	}
+	d, release, err := leftover.MkdirTemp(tmp, "run-")
+	if err != nil {
+		return "", nil, fmt.Errorf("cache: %w", err)
+	}
+	return d, release, nil
+}
+
+// Leftover is scratch space found in tmp/: a run's folder, or an entry
+// being written.
+type Leftover struct {
+	leftover.Entry
+	// Kind is "run" (a run's scratch folder) or "entry" (an entry being
+	// written, whose key nobody builds).
+	Kind string
+}
+
+// Leftovers lists what runs left in tmp/, live (Live) or dead; with
+// remove, it removes the dead ones. Entries being written count as dead
+// when nobody holds their key's lock.
+func (c *Cache) Leftovers(remove bool) ([]Leftover, error) {
+	tmp := filepath.Join(c.dir, "tmp")
+	scan := leftover.Scan
+	if remove {
+		scan = leftover.Sweep
+	}
+	runs, err := scan(tmp, runPattern)
+	var out []Leftover
+	for _, e := range runs {
+		out = append(out, Leftover{Entry: e, Kind: "run"})
+	}
+	des, rerr := os.ReadDir(tmp)
+	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return out, rerr
+	}
+	for _, de := range des {
+		if !de.IsDir() || !keyRE.MatchString(de.Name()) {
+			continue
+		}
+		e, lerr := c.entryLeftover(de.Name(), remove)
+		if lerr != nil {
+			err = errors.Join(err, lerr)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, err
+}
+
+// entryLeftover describes tmp/<key>, dead unless its key's lock is held.
+func (c *Cache) entryLeftover(key string, remove bool) (Leftover, error) {
+	p := filepath.Join(c.dir, "tmp", key)
+	e := Leftover{Entry: leftover.Entry{Path: p}, Kind: "entry"}
+	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				e.Size += fi.Size()
+			}
+		}
+		return nil
+	})
+	f, err := os.OpenFile(filepath.Join(c.dir, "locks", key+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return e, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		e.Live = true
+		return e, nil
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if remove {
+		return e, os.RemoveAll(p)
+	}
+	return e, nil
 }

@@ -62,9 +62,9 @@ image, pinned by digest.`,
 				e := index.ChannelEntry{Version: version, Image: ref, Digest: digest, Revision: revision, Published: sourceDateEpochOrNow().Truncate(time.Second)}
 				c, err := repository.PublishChannel(cmd.Context(), s, key, name, channel, e)
 				if err != nil {
-					return fmt.Errorf("%s: %w", url, err)
+					return fmt.Errorf("%s: %w", shown(url), err)
 				}
-				fmt.Fprintf(out.errOut, "%s: channel %s now has %d version(s), newest %s\n", url, channel, len(c.Entries), version)
+				fmt.Fprintf(out.errOut, "%s: channel %s now has %d version(s), newest %s\n", shown(url), channel, len(c.Entries), version)
 			}
 			return nil
 		},
@@ -107,7 +107,7 @@ unless --allow-repo-change.`,
 			}
 			c, err := repository.ReadChannel(cmd.Context(), s, trust, channel)
 			if err != nil {
-				return fmt.Errorf("%s: channel %s: %w", f.url, channel, err)
+				return fmt.Errorf("%s: channel %s: %w", shown(f.url), channel, err)
 			}
 			if state == "" {
 				if state, err = seen.DefaultFile(); err != nil {

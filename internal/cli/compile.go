@@ -135,13 +135,20 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 			steps = append(steps, st)
 		}
 	}
-	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(filepath.Join(c.Dir(), "tmp"))}
+	// Image saves and spools go to a folder of this run's, which the
+	// next run removes if this one is killed.
+	tmp, release, err := c.RunDir()
+	if err != nil {
+		return err
+	}
+	defer release()
+	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(tmp)}
 	// A package whose key an upstream has is the upstream's: taken, not built.
 	for _, u := range p.upstreams {
 		opts = append(opts, builder.WithRemote(u, false))
 	}
 	if f.cacheRepo != "" {
-		remote, err := oci.NewCache(f.cacheRepo)
+		remote, err := oci.NewCache(f.cacheRepo, oci.WithTransport(transport()))
 		if err != nil {
 			return &UsageError{err}
 		}

@@ -100,6 +100,10 @@ func TestDockerKill9(t *testing.T) {
 	if !killed {
 		t.Fatal("never saw apps/slow start")
 	}
+	// The killed run's scratch folder is reported dead.
+	if out, _, _ := runBin(t, bin, dir, "cache", "status", "--cache-dir", cacheDir); !strings.Contains(out, ": dead") {
+		t.Errorf("cache status after the kill shows no dead leftover:\n%s", out)
+	}
 	out, errOut, code := runBin(t, bin, dir, "compile", "--cache-dir", cacheDir, "-o", "json")
 	if code != 0 {
 		t.Fatalf("re-run after kill -9: exit %d\n%s", code, errOut)
@@ -107,6 +111,14 @@ func TestDockerKill9(t *testing.T) {
 	ev := events(t, out)
 	if !contains(ev["built"], "apps/slow@1") || len(ev["failed"]) != 0 {
 		t.Errorf("re-run events: %v", ev)
+	}
+	// The re-run removed what the killed one left, and its own.
+	if des, _ := os.ReadDir(filepath.Join(cacheDir, "tmp")); len(des) != 0 {
+		var names []string
+		for _, d := range des {
+			names = append(names, d.Name())
+		}
+		t.Errorf("left in the cache's tmp/ after the re-run: %v", names)
 	}
 }
 

@@ -135,10 +135,10 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		fmt.Fprintf(out.errOut, "wrote %s to the OCI layout %s\n", ref, f.layout)
 	}
 	if f.tag != "" && f.layout == "" {
-		if _, err := oci.PushImage(ctx, img, f.tag); err != nil {
+		if _, err := oci.PushImage(ctx, img, f.tag, oci.WithTransport(transport())); err != nil {
 			return err
 		}
-		fmt.Fprintf(out.errOut, "pushed %s\n", f.tag)
+		fmt.Fprintf(out.errOut, "pushed %s\n", shownRef(f.tag))
 	}
 	fmt.Fprintf(out.out, "%s\n", digest)
 	return nil

@@ -53,7 +53,7 @@ ETK_SIGN_KEY holding the key file's content (for CI secrets).`,
 	fl.StringVar(&f.signKey, "sign-key", "", "private key `FILE` to sign with (or ETK_SIGN_KEY)")
 	fl.StringVar(&f.name, "name", "", "repository name (default: the manifest's publish.name, else its name)")
 	fl.BoolVar(&f.force, "force", false, "publish a new revision even when nothing changed")
-	fl.DurationVar(&f.ttl, "ttl", 30*24*time.Hour, "how long the revision's signature is valid")
+	fl.DurationVar(&f.ttl, "ttl", 30*24*time.Hour, "how long the revision's signature is valid (more than 0)")
 	fl.BoolVar(&f.copyUp, "copy-upstream", false, "copy the artefacts a derivative reuses from its upstreams, instead of referring to them there")
 	return cmd
 }
@@ -61,6 +61,11 @@ ETK_SIGN_KEY holding the key file's content (for CI secrets).`,
 func (f *publishFlags) run(ctx context.Context, io *streams, args []string) error {
 	if err := f.Validate(); err != nil {
 		return err
+	}
+	if f.ttl <= 0 {
+		// A revision that expires when it is published (or before) is
+		// refused by every reader: zero is a mistake, not "the default".
+		return usagef("--ttl %s: a revision must stay valid for a while; give a positive duration (the default is 720h, 30 days)", f.ttl)
 	}
 	key, err := signingKey(f.signKey)
 	if err != nil {
@@ -132,7 +137,9 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 				if up, ok := u.Has(st.Key); ok && up.Artefact != nil {
 					entry.Source = up.Source
 					if entry.Source == "" {
-						entry.Source = u.URL
+						// The repository records where, never with
+						// whose credentials.
+						entry.Source = withoutUser(u.URL)
 					}
 					break
 				}
@@ -157,14 +164,14 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 			Tree: tree, TreeMediaType: TreeMediaType,
 		})
 		if err != nil {
-			return fmt.Errorf("publish to %s: %w", url, err)
+			return fmt.Errorf("publish to %s: %w", shown(url), err)
 		}
 		if res.Unchanged {
-			fmt.Fprintf(io.errOut, "%s: unchanged, still revision %d\n", url, res.Snapshot.Revision)
+			fmt.Fprintf(io.errOut, "%s: unchanged, still revision %d\n", shown(url), res.Snapshot.Revision)
 		} else {
-			fmt.Fprintf(io.errOut, "%s: revision %d, %d packages, %d blobs uploaded\n", url, res.Snapshot.Revision, len(entries), res.Uploaded)
+			fmt.Fprintf(io.errOut, "%s: revision %d, %d packages, %d blobs uploaded\n", shown(url), res.Snapshot.Revision, len(entries), res.Uploaded)
 		}
-		fmt.Fprintf(io.out, "%s %d %s\n", url, res.Snapshot.Revision, res.Snapshot.Index.Digest)
+		fmt.Fprintf(io.out, "%s %d %s\n", shown(url), res.Snapshot.Revision, res.Snapshot.Index.Digest)
 	}
 	return nil
 }

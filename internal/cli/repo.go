@@ -56,7 +56,7 @@ func (f *repoFlags) open(ctx context.Context, rev int64) (*repository.Repo, erro
 	}
 	r, err := repository.Open(ctx, s, trust, rev)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.url, err)
+		return nil, fmt.Errorf("%s: %w", shown(f.url), err)
 	}
 	r.OpenSource = openStore
 	return r, nil
@@ -236,6 +236,7 @@ func newRepoVerifyCmd(io *streams) *cobra.Command {
 					}
 				}
 			}
+			reportLeftovers(io, r)
 			if len(bad) > 0 {
 				return errors.New(strings.Join(bad, "\n"))
 			}
@@ -262,4 +263,30 @@ func drainBlob(ctx context.Context, r *repository.Repo, b index.Blob) error {
 	defer rc.Close()
 	_, err = io.Copy(io.Discard, rc)
 	return err
+}
+
+// reportLeftovers says what publishes that died left in a folder
+// repository's .tmp (the next publish removes them).
+func reportLeftovers(io *streams, r *repository.Repo) {
+	s, ok := r.Store().(*dir.Store)
+	if !ok {
+		return
+	}
+	left, _ := s.Leftovers()
+	var dead, live int
+	var size int64
+	for _, l := range left {
+		if l.Live {
+			live++
+			continue
+		}
+		dead++
+		size += l.Size
+	}
+	if dead > 0 {
+		fmt.Fprintf(io.errOut, "note: .tmp holds %d file(s), %s, left by publishes that died; the next publish to it removes them\n", dead, mib(size))
+	}
+	if live > 0 {
+		fmt.Fprintf(io.errOut, "note: a publish to this repository is running (%d file(s) being written)\n", live)
+	}
 }

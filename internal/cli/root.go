@@ -53,9 +53,12 @@ directory like go.mod (or -C DIR); --tree DIR works on a bare tree instead.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{err} })
+	net := &netFlags{}
+	net.AddFlags(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return net.Validate() }
 	root.SetOut(io.out)
 	root.SetErr(io.errOut)
-	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io), newChannelCmd(io))
+	root.AddCommand(newTreeCmd(io), newPlanCmd(io), newRenderCmd(io), newCompileCmd(io), newPublishCmd(io), newRepoCmd(io), newInstallCmd(io), newUninstallCmd(io), newImageCmd(io), newLockCmd(io), newUpdateCmd(io), newChannelCmd(io), newCacheCmd(io))
 	return root
 }
 

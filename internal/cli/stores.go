@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,11 +18,11 @@ func openRemoteStore(url string) (repository.Store, error) {
 	scheme, rest, _ := strings.Cut(url, "://")
 	switch scheme {
 	case "oci":
-		return oci.NewStore(rest)
+		return oci.NewStore(rest, oci.WithTransport(transport()))
 	case "http", "https":
-		return httpstore.New(url, nil)
+		return httpstore.New(url, &http.Client{Transport: transport()})
 	}
-	return nil, usagef("repository URL %q: unknown scheme %q (want a folder, file://, http(s):// or oci://)", url, scheme)
+	return nil, usagef("repository URL %q: unknown scheme %q (want a folder, file://, http(s):// or oci://)", shown(url), scheme)
 }
 
 // dockerEngine returns the engine when it answers.

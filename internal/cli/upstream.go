@@ -37,7 +37,7 @@ func (p *project) loadUpstreams(ctx context.Context) error {
 			return fmt.Errorf("upstream %s is not in %s; run etk lock", u.Name, m.LockPath())
 		}
 		if pin.URL != u.URL {
-			return fmt.Errorf("upstream %s: the manifest says %s but %s pins %s; run etk update %s", u.Name, u.URL, manifest.LockFile, pin.URL, u.Name)
+			return fmt.Errorf("upstream %s: the manifest says %s but %s pins %s; run etk update %s", u.Name, shown(u.URL), manifest.LockFile, shown(pin.URL), u.Name)
 		}
 		up, digest, _, err := openUpstream(ctx, m, u, pin.Revision)
 		if err != nil {

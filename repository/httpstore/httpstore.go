@@ -9,17 +9,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // ErrReadOnly: a repository served over HTTP cannot be written; publish
 // to its folder instead.
 var ErrReadOnly = errors.New("repository served over HTTP is read-only")
-
-// maxRefSize bounds a reference read into memory; a signed snapshot is a
-// few kilobytes.
-const maxRefSize = 4 << 20
 
 // Store is a repository folder served over HTTP(S), read-only. It is
 // safe for concurrent use.
@@ -31,8 +30,9 @@ type Store struct {
 var _ repository.Store = (*Store)(nil)
 
 // New returns the repository served at baseURL, the URL of the folder
-// ("https://example.com/etk/foundation/"), fetched with client, or
-// http.DefaultClient when nil. It makes no request.
+// ("https://example.com/etk/foundation/"), fetched with client, or when
+// nil a client with connect, response-header and idle timeouts
+// (internal/network's defaults). It makes no request.
 func New(baseURL string, client *http.Client) (*Store, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -50,7 +50,7 @@ func New(baseURL string, client *http.Client) (*Store, error) {
 		u.RawPath = ""
 	}
 	if client == nil {
-		client = http.DefaultClient
+		client = &http.Client{Transport: network.Defaults().Transport()}
 	}
 	return &Store{base: u, client: client}, nil
 }
@@ -77,12 +77,40 @@ func (s *Store) refURL(name string) (string, error) {
 	return s.base.JoinPath("refs", name).String(), nil
 }
 
-// get sends a request; 404 and 410 are ErrNotFound, other answers but 200
-// errors naming what (a blob, a reference).
+// Retries of a request that failed before its answer, or answered 5xx.
+const (
+	maxTries = 3
+	backoff  = 500 * time.Millisecond
+)
+
+// get sends a request, again (up to maxTries) when the connection failed
+// or the server answered 5xx or 429; 404 and 410 are ErrNotFound, other
+// answers but 200 errors naming the repository and what (a blob, a
+// reference).
 func (s *Store) get(ctx context.Context, method, u, what string, header http.Header) (*http.Response, error) {
+	var err error
+	for try := range maxTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("httpstore: %s: %s: %w (after: %w)", s, what, ctx.Err(), err)
+			case <-time.After(backoff << (try - 1)):
+			}
+		}
+		var resp *http.Response
+		var retry bool
+		resp, retry, err = s.try(ctx, method, u, what, header)
+		if err == nil || !retry {
+			return resp, err
+		}
+	}
+	return nil, fmt.Errorf("%w (tried %d times)", err, maxTries)
+}
+
+func (s *Store) try(ctx context.Context, method, u, what string, header http.Header) (*http.Response, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("httpstore: %s: %w", what, err)
+		return nil, false, fmt.Errorf("httpstore: %s: %s: %w", s, what, err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -90,17 +118,18 @@ func (s *Store) get(ctx context.Context, method, u, what string, header http.Hea
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// The client's errors name the URL without its password.
-		return nil, fmt.Errorf("httpstore: %s: %w", what, err)
+		return nil, ctx.Err() == nil, fmt.Errorf("httpstore: %s: %s: %w", s, what, err)
 	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return resp, nil
-	case http.StatusNotFound, http.StatusGone:
+	switch c := resp.StatusCode; {
+	case c == http.StatusOK:
+		return resp, false, nil
+	case c == http.StatusNotFound || c == http.StatusGone:
 		resp.Body.Close()
-		return nil, fmt.Errorf("httpstore: %s: %w", what, repository.ErrNotFound)
+		return nil, false, fmt.Errorf("httpstore: %s: %s: %w", s, what, repository.ErrNotFound)
 	default:
 		resp.Body.Close()
-		return nil, fmt.Errorf("httpstore: %s: %s %s: %s", what, method, s.String(), resp.Status)
+		retry := c >= 500 || c == http.StatusTooManyRequests || c == http.StatusRequestTimeout
+		return nil, retry, fmt.Errorf("httpstore: %s: %s: %s: %s", s, what, method, resp.Status)
 	}
 }
 
@@ -126,12 +155,37 @@ func (s *Store) GetBlob(ctx context.Context, digest string) (io.ReadCloser, erro
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.get(ctx, http.MethodGet, u, "blob "+digest, nil)
+	what := "blob " + digest
+	resp, err := s.get(ctx, http.MethodGet, u, what, nil)
 	if err != nil {
 		return nil, err
 	}
-	return resp.Body, nil
+	// A body dropped mid-way is fetched again and resumed.
+	rc := network.Resume(ctx, resp.Body, func(ctx context.Context) (io.ReadCloser, error) {
+		resp, err := s.get(ctx, http.MethodGet, u, what, nil)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+	return &namedReader{rc: rc, prefix: fmt.Sprintf("httpstore: %s: %s", s, what)}, nil
 }
+
+// namedReader names the repository and the blob in its errors.
+type namedReader struct {
+	rc     io.ReadCloser
+	prefix string
+}
+
+func (r *namedReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF && !strings.HasPrefix(err.Error(), "httpstore: ") {
+		err = fmt.Errorf("%s: %w", r.prefix, err)
+	}
+	return n, err
+}
+
+func (r *namedReader) Close() error { return r.rc.Close() }
 
 // GetRef implements repository.Store. It asks caches between it and the
 // server to revalidate: references are the only files that change.
@@ -145,12 +199,22 @@ func (s *Store) GetRef(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxRefSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("httpstore: reference %s: %w", name, err)
+	what := "reference " + name
+	if resp.ContentLength > index.MaxRefSize {
+		return nil, fmt.Errorf("httpstore: %s: %w", s, index.TooLarge(fmt.Sprintf("%s (%d bytes)", what, resp.ContentLength), index.MaxRefSize))
 	}
-	if len(b) > maxRefSize {
-		return nil, fmt.Errorf("httpstore: reference %s: larger than %d bytes", name, maxRefSize)
+	b, err := index.ReadLimited(ctx, resp.Body, what, index.MaxRefSize)
+	if network.Dropped(err) {
+		// A reference is small: read it again, whole.
+		resp.Body.Close()
+		if resp, err = s.get(ctx, http.MethodGet, u, what, http.Header{"Cache-Control": {"no-cache"}}); err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err = index.ReadLimited(ctx, resp.Body, what, index.MaxRefSize)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("httpstore: %s: %w", s, err)
 	}
 	return b, nil
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etk-build/etk/internal/faultproxy"
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/dir"
 	"github.com/etk-build/etk/repository/httpstore"
@@ -231,4 +233,98 @@ func TestNew(t *testing.T) {
 			t.Errorf("New(%q).String() = %q, want %q", tc.url, s, tc.want)
 		}
 	}
+}
+
+// TestEndlessReference: a server answering a reference with an endless
+// body (and no length) gets a quick error naming the reference and the
+// limit, not all the memory of the host.
+func TestEndlessReference(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := bytes.Repeat([]byte("0"), 32<<10)
+		for {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	s, err := httpstore.New(srv.URL+"/repo", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetRef(t.Context(), "latest")
+	if !errors.Is(err, index.ErrTooLarge) || !strings.Contains(err.Error(), "reference latest") || !strings.Contains(err.Error(), "1 MiB") {
+		t.Fatalf("endless reference: %v", err)
+	}
+	t.Log(err)
+}
+
+// TestFaults: installing from a mirror (reading the revision and every
+// artefact) through a proxy that breaks one request of each kind, or all
+// of them: once is retried or resumed, always fails in seconds naming the
+// mirror and the object, a truncation is never accepted.
+func TestFaults(t *testing.T) {
+	root, _, trust := published(t, 3)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	defer srv.Close()
+	timeouts := network.Timeouts{Connect: time.Second, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond}
+	for _, c := range []struct {
+		mode  faultproxy.Mode
+		times int
+		ok    bool
+	}{
+		{faultproxy.Error5xx, 1, true}, {faultproxy.Error5xx, 0, false},
+		{faultproxy.Drop, 1, true}, {faultproxy.Drop, 0, false},
+		{faultproxy.Stall, 1, true}, {faultproxy.Stall, 0, false},
+		{faultproxy.StallBody, 1, true}, {faultproxy.StallBody, 0, false},
+		{faultproxy.Truncate, 1, false},
+	} {
+		for _, path := range []string{"/refs/", "/blobs/"} {
+			t.Run(fmt.Sprintf("%s-%d%s", c.mode, c.times, path), func(t *testing.T) {
+				p, err := faultproxy.Start(strings.TrimPrefix(srv.URL, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				s, err := httpstore.New("http://"+p.Addr()+"/", &http.Client{Transport: timeouts.Transport()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Set(faultproxy.Rule{Method: "GET", Path: path, Mode: c.mode, Times: c.times})
+				start := time.Now()
+				err = readAll(t.Context(), s, trust)
+				t.Logf("%.2fs, %d broken: %v", time.Since(start).Seconds(), p.Hits(0), err)
+				if p.Hits(0) == 0 {
+					t.Fatalf("nothing broken: %v", p.Log())
+				}
+				if c.ok != (err == nil) {
+					t.Fatalf("ok %v, error %v", c.ok, err)
+				}
+				// The mirror is named by the store, or by the CLI
+				// around a verification error; the object always.
+				if err != nil && !strings.Contains(err.Error(), "blob sha256:") && !strings.Contains(err.Error(), "reference latest") {
+					t.Errorf("error names no object: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func readAll(ctx context.Context, s repository.Store, trust index.Trust) error {
+	r, err := repository.Open(ctx, s, trust, 0)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Index.Packages {
+		rc, err := r.FetchArtefact(ctx, p)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,6 +28,9 @@ var (
 	// ErrWrongRepository: a validly signed snapshot is of another
 	// repository than the one asked for.
 	ErrWrongRepository = errors.New("wrong repository")
+	// ErrTooLarge: a file of a repository is larger than the limit of its
+	// kind (limits.go), or than the size its signed index gives.
+	ErrTooLarge = errors.New("too large")
 )
 
 // kindError is an error whose message is written for a user and whose

@@ -141,6 +141,8 @@ func (x *Index) validate() error {
 	if x.Tree != nil {
 		if err := x.Tree.validate(); err != nil {
 			errs.add("tree: %v", err)
+		} else if x.Tree.Size > MaxTreeSize {
+			errs.add("tree: %d bytes, more than the %s a compile tree may be", x.Tree.Size, humanBytes(MaxTreeSize))
 		}
 	}
 	for i := range x.Packages {
@@ -179,6 +181,8 @@ func (p *Package) validate(where string, errs *problems) {
 	}
 	if err := p.Metadata.validate(); err != nil {
 		errs.add("%s: metadata: %v", where, err)
+	} else if p.Metadata.Size > MaxMetadataSize {
+		errs.add("%s: metadata: %d bytes, more than the %s a metadata.json may be", where, p.Metadata.Size, humanBytes(MaxMetadataSize))
 	}
 	refs := []struct {
 		field string

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -115,7 +116,7 @@ func keyFields(data []byte) ([]string, error) {
 
 // ReadPrivateKeyFile reads a private key file. Errors name the file.
 func ReadPrivateKeyFile(path string) (PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
@@ -128,7 +129,7 @@ func ReadPrivateKeyFile(path string) (PrivateKey, error) {
 
 // ReadPublicKeyFile reads a public key file. Errors name the file.
 func ReadPublicKeyFile(path string) (PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read public key: %w", err)
 	}
@@ -184,4 +185,20 @@ func WritePublicKeyFile(path string, pub PublicKey) error {
 		return fmt.Errorf("write public key: %w", err)
 	}
 	return nil
+}
+
+// readKeyFile reads a key file of at most MaxKeyFileSize bytes: a key is
+// one line, and a path that names a device or a huge file is a mistake.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return ReadLimited(context.Background(), f, path, MaxKeyFileSize)
 }

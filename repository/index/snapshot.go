@@ -16,10 +16,6 @@ const SnapshotFormat = "etk-snapshot/v1"
 // PayloadType is the DSSE payload type of a signed snapshot.
 const PayloadType = "application/vnd.etk.snapshot.v1+json"
 
-// MaxSignedSize bounds a signed envelope, which holds one small snapshot:
-// read at most this many bytes of one from the network.
-const MaxSignedSize = 1 << 20
-
 // Snapshot is one revision of a repository: which index is current, from
 // when and until when. It is what publishers sign and clients verify
 // before they trust any other byte of the repository.
@@ -70,6 +66,8 @@ func (s *Snapshot) validate() error {
 	}
 	if err := s.Index.validate(); err != nil {
 		errs.add("index: %v", err)
+	} else if s.Index.Size > MaxIndexSize {
+		errs.add("index: %d bytes, more than the %s an index may be", s.Index.Size, humanBytes(MaxIndexSize))
 	}
 	if s.Previous != nil {
 		if err := s.Previous.validate(); err != nil {

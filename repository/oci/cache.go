@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/etk-build/etk/compiler/cache"
+	"github.com/etk-build/etk/internal/network"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // Media types of the parts of a cache artifact.
@@ -32,9 +34,6 @@ const (
 
 const (
 	titleAnnotation = "org.opencontainers.image.title"
-	// maxMetadataSize bounds the metadata read into memory; metadata
-	// lists every file of an artefact, so it is not tiny.
-	maxMetadataSize = 256 << 20
 )
 
 var keyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -72,16 +71,22 @@ func connect(repo string, opts []Option) (*client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	shown := shownRepo(repo)
+	repo, auth, hasUser := splitUser(repo)
 	r, err := name.NewRepository(repo)
 	if err != nil {
 		// ggcr's message quotes its input.
-		shown := shownRepo(repo)
 		return nil, fmt.Errorf("oci: bad repository %q: %s", shown, strings.ReplaceAll(err.Error(), repo, shown))
 	}
+	keychain := o.keychain
+	if hasUser {
+		keychain = hostKeychain{registry: r.RegistryStr(), auth: auth, next: o.keychain}
+	}
 	ropts := []remote.Option{
-		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(o.transport),
 		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryPredicate(retryable),
 		remote.WithUserAgent("etk"),
 	}
 	puller, err := remote.NewPuller(ropts...)
@@ -206,8 +211,8 @@ func parseManifest(d *remote.Descriptor) (meta v1.Descriptor, art *v1.Descriptor
 	if metas != 1 {
 		return meta, nil, fmt.Errorf("%w: %d metadata layers", ErrBadArtifact, metas)
 	}
-	if meta.Size > maxMetadataSize {
-		return meta, nil, fmt.Errorf("%w: metadata of %d bytes", ErrBadArtifact, meta.Size)
+	if meta.Size > index.MaxMetadataSize {
+		return meta, nil, fmt.Errorf("%w: %w", ErrBadArtifact, index.TooLarge(fmt.Sprintf("metadata of %d bytes", meta.Size), index.MaxMetadataSize))
 	}
 	return meta, art, nil
 }
@@ -216,14 +221,19 @@ func parseManifest(d *remote.Descriptor) (meta v1.Descriptor, art *v1.Descriptor
 // reading at most one byte past the manifest's size lets the caller check
 // the size.
 func (c *Cache) blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
-	l, err := c.puller.Layer(ctx, c.repo.Digest(d.Digest.String()))
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		l, err := c.puller.Layer(ctx, c.repo.Digest(d.Digest.String()))
+		if err != nil {
+			return nil, err
+		}
+		return l.Compressed()
+	}
+	rc, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
+	// A body dropped mid-way is opened again and resumed.
+	rc = network.Resume(ctx, rc, open)
 	return struct {
 		io.Reader
 		io.Closer
@@ -236,7 +246,7 @@ func (c *Cache) readMetadata(ctx context.Context, d v1.Descriptor) ([]byte, erro
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := index.ReadLimited(ctx, rc, "metadata", d.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -263,9 +273,12 @@ func (c *Cache) download(ctx context.Context, d v1.Descriptor, path string) (err
 			os.Remove(path)
 		}
 	}()
-	n, err := io.Copy(f, rc)
+	n, err := io.Copy(f, index.ContextReader(ctx, rc))
 	if err != nil {
 		return err
+	}
+	if n > d.Size {
+		return index.TooLarge(fmt.Sprintf("artefact %s", d.Digest), d.Size)
 	}
 	if n != d.Size {
 		return fmt.Errorf("got %d bytes, manifest says %d", n, d.Size)

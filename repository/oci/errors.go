@@ -93,9 +93,19 @@ func scrub(s string) string {
 
 // shownRepo is repo as it may appear in an error: without what precedes
 // an "@", which can only be credentials someone pasted into it.
+// An "@" that begins a digest ("repo@sha256:...") is left alone; any
+// other is taken for the end of credentials, even past a "/", so that a
+// password holding one is hidden too.
 func shownRepo(repo string) string {
-	if i := strings.LastIndex(repo, "@"); i >= 0 {
-		return "REDACTED@" + repo[i+1:]
+	s := repo
+	for {
+		i := strings.LastIndex(s, "@")
+		if i < 0 {
+			return repo
+		}
+		if !strings.HasPrefix(s[i+1:], "sha256:") {
+			return "REDACTED@" + repo[i+1:]
+		}
+		s = s[:i]
 	}
-	return repo
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
 )
 
@@ -97,9 +98,6 @@ const (
 var ErrBadReference = errors.New("not an etk reference artifact")
 
 const (
-	// maxRefSize bounds a reference read into memory; a signed snapshot
-	// is a few kilobytes.
-	maxRefSize = 4 << 20
 	// blobMediaType is what uploads of blobs declare; registries store
 	// blobs without a type, and only manifests say what they are.
 	blobMediaType types.MediaType = "application/octet-stream"
@@ -175,16 +173,38 @@ func (s *Store) getBlob(ctx context.Context, digest string) (io.ReadCloser, erro
 	if _, err := parseDigest(digest); err != nil {
 		return nil, err
 	}
-	l, err := s.puller.Layer(ctx, s.repo.Digest(digest))
-	if err != nil {
-		return nil, err
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		l, err := s.puller.Layer(ctx, s.repo.Digest(digest))
+		if err != nil {
+			return nil, err
+		}
+		return l.Compressed()
 	}
-	rc, err := l.Compressed()
+	rc, err := open(ctx)
 	if isNotFound(err) {
 		return nil, repository.ErrNotFound
 	}
-	return rc, err
+	if err != nil {
+		return nil, err
+	}
+	return &opReader{rc: network.Resume(ctx, rc, open), wrap: func(err error) error { return s.wrap("get blob", "@"+digest, err) }}, nil
 }
+
+// opReader makes the errors of a body safe to log and names what it is.
+type opReader struct {
+	rc   io.ReadCloser
+	wrap func(error) error
+}
+
+func (r *opReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.wrap(err)
+	}
+	return n, err
+}
+
+func (r *opReader) Close() error { return r.rc.Close() }
 
 // PutBlob implements repository.Store. A blob the registry holds is not
 // uploaded again. Content is never held in memory: a reader that is also

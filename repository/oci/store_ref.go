@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/etk-build/etk/repository/index"
 	"io"
 	"regexp"
 	"strings"
@@ -16,7 +15,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // revisionRE is a revision as repository.RevisionRef writes it.
@@ -85,23 +86,27 @@ func (s *Store) getRef(ctx context.Context, tag string) ([]byte, v1.Hash, error)
 		return nil, v1.Hash{}, fmt.Errorf("%w: no layers", ErrBadReference)
 	case m.Layers[0].MediaType != SnapshotMediaType:
 		return nil, v1.Hash{}, fmt.Errorf("%w: layer of type %s", ErrBadReference, m.Layers[0].MediaType)
-	case m.Layers[0].Size > maxRefSize:
-		return nil, v1.Hash{}, fmt.Errorf("%w: layer of %d bytes", ErrBadReference, m.Layers[0].Size)
+	case m.Layers[0].Size > index.MaxRefSize:
+		return nil, v1.Hash{}, fmt.Errorf("%w: %w", ErrBadReference, index.TooLarge(fmt.Sprintf("layer of %d bytes", m.Layers[0].Size), index.MaxRefSize))
 	}
-	l, err := s.puller.Layer(ctx, s.repo.Digest(m.Layers[0].Digest.String()))
-	if err != nil {
-		return nil, v1.Hash{}, err
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		l, err := s.puller.Layer(ctx, s.repo.Digest(m.Layers[0].Digest.String()))
+		if err != nil {
+			return nil, err
+		}
+		return l.Compressed()
 	}
-	rc, err := l.Compressed()
+	rc, err := open(ctx)
 	if err != nil {
 		return nil, v1.Hash{}, fmt.Errorf("layer: %w", err)
 	}
+	rc = network.Resume(ctx, rc, open)
 	defer rc.Close()
 	// ggcr checks the digest at the end of the body; the limit lets us
 	// check the size.
-	b, err := io.ReadAll(io.LimitReader(rc, m.Layers[0].Size+1))
+	b, err := index.ReadLimited(ctx, rc, "layer", m.Layers[0].Size)
 	if err != nil {
-		return nil, v1.Hash{}, fmt.Errorf("layer: %w", err)
+		return nil, v1.Hash{}, err
 	}
 	if int64(len(b)) != m.Layers[0].Size {
 		return nil, v1.Hash{}, fmt.Errorf("layer: got %d bytes, manifest says %d", len(b), m.Layers[0].Size)
@@ -187,9 +192,9 @@ func (s *Store) referenced(ctx context.Context, data []byte) ([]v1.Descriptor, e
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(vr, snap.Index.Size+1))
+	b, err := index.ReadLimited(ctx, vr, "index of the snapshot", min(snap.Index.Size, index.MaxIndexSize))
 	if err != nil {
-		return nil, fmt.Errorf("index of the snapshot: %w", err)
+		return nil, err
 	}
 	idx, err := index.DecodeIndex(b)
 	if err != nil {
