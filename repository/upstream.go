@@ -1,22 +1,15 @@
 package repository
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
-	"strings"
-	"testing/fstest"
 
 	"github.com/etk-build/etk/compiler/cache"
+	"github.com/etk-build/etk/repository/compiletree"
 	"github.com/etk-build/etk/repository/index"
-	"github.com/klauspost/compress/zstd"
-	"go.yaml.in/yaml/v3"
 )
 
 // Upstream is a verified revision of a repository a derivative builds on.
@@ -98,71 +91,33 @@ func (u *Upstream) read(ctx context.Context, b index.Blob) ([]byte, error) {
 	return io.ReadAll(rc)
 }
 
-// CompileTree returns the upstream's package trees and the values its
-// packages were rendered with, from the compile tree of its index.
-func (u *Upstream) CompileTree(ctx context.Context) ([]fs.FS, map[string]any, error) {
+// CompileTree returns the upstream's compile tree: its package trees, with
+// where each came from, and the values its packages were rendered with.
+// Trees without an origin are the upstream's own: they get its name and
+// revision.
+func (u *Upstream) CompileTree(ctx context.Context) (*compiletree.CompileTree, error) {
 	t := u.Repo.Index.Tree
 	if t == nil {
-		return nil, nil, fmt.Errorf("%s: revision %d has no compile tree", u.Name, u.Repo.Snapshot.Revision)
+		return nil, fmt.Errorf("%s: revision %d has no compile tree", u.Name, u.Repo.Snapshot.Revision)
 	}
 	data, err := u.read(ctx, *t)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s compile tree: %w", u.Name, err)
+		return nil, fmt.Errorf("%s compile tree: %w", u.Name, err)
 	}
-	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderMaxMemory(index.MaxTreeExpandedSize))
+	ct, err := compiletree.Read(ctx, u.Name+" compile tree", data)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	files := fstest.MapFS{}
-	var values map[string]any
-	var trees []string
-	var total int64
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s compile tree: %w", u.Name, err)
-		}
-		name := path.Clean(h.Name)
-		if h.Typeflag != tar.TypeReg || strings.HasPrefix(name, "../") || path.IsAbs(name) {
-			continue
-		}
-		if h.Size > index.MaxTreeFileSize {
-			return nil, nil, index.TooLarge(fmt.Sprintf("%s compile tree: %s (%d bytes)", u.Name, name, h.Size), index.MaxTreeFileSize)
-		}
-		if total += h.Size; total > index.MaxTreeExpandedSize {
-			return nil, nil, index.TooLarge(u.Name+" compile tree, expanded", index.MaxTreeExpandedSize)
-		}
-		b, err := index.ReadLimited(ctx, tr, fmt.Sprintf("%s compile tree: %s", u.Name, name), index.MaxTreeFileSize)
-		if err != nil {
-			return nil, nil, err
-		}
-		if name == "values.yaml" {
-			if err := yaml.Unmarshal(b, &values); err != nil {
-				return nil, nil, fmt.Errorf("%s compile tree values: %w", u.Name, err)
-			}
-			continue
-		}
-		files[name] = &fstest.MapFile{Data: b, Mode: fs.FileMode(h.Mode) & fs.ModePerm}
-		parts := strings.SplitN(name, "/", 3)
-		if len(parts) == 3 && parts[0] == "trees" {
-			root := parts[0] + "/" + parts[1]
-			if len(trees) == 0 || trees[len(trees)-1] != root {
-				trees = append(trees, root)
-			}
+	self := u.Repo.Snapshot.Name
+	for i := range ct.Trees {
+		if ct.Trees[i].Origin == "" {
+			ct.Trees[i].Origin, ct.Trees[i].Revision = self, u.Repo.Snapshot.Revision
 		}
 	}
-	var out []fs.FS
-	for _, root := range trees {
-		sub, err := fs.Sub(files, root)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, sub)
+	// The upstream's own extends, under its name.
+	if direct, ok := ct.Extends[""]; ok {
+		delete(ct.Extends, "")
+		ct.Extends[self] = direct
 	}
-	return out, values, nil
+	return ct, nil
 }

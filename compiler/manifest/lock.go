@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -59,12 +60,21 @@ func (m *Manifest) LockPath() string { return filepath.Join(m.Dir, LockFile) }
 
 // ReadLock reads etk.lock; a missing lock is an error saying how to make it.
 func (m *Manifest) ReadLock() (*Lock, error) {
-	b, err := os.ReadFile(m.LockPath())
+	f, err := os.Open(m.LockPath())
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%s: the manifest extends upstream repositories but there is no lock; run etk lock", m.LockPath())
 	}
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	// A lock is a few lines a pin; one that is not is not read whole.
+	b, err := io.ReadAll(io.LimitReader(f, MaxLockSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxLockSize {
+		return nil, fmt.Errorf("%s: larger than the %d bytes a lock may have", m.LockPath(), MaxLockSize)
 	}
 	var l Lock
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -74,6 +84,9 @@ func (m *Manifest) ReadLock() (*Lock, error) {
 	}
 	return &l, nil
 }
+
+// MaxLockSize bounds etk.lock.
+const MaxLockSize = 1 << 20
 
 // WriteLock writes etk.lock (to a temporary name, then renamed).
 func (m *Manifest) WriteLock(l *Lock) error {

@@ -29,6 +29,10 @@ type Source struct {
 	// Overlay marks a tree (a profile's) whose packages replace every
 	// version of the same category/name from the trees before it.
 	Overlay bool
+	// Origin names the repository a tree came from (an upstream's compile
+	// tree), and Revision its revision; empty for the project's own.
+	Origin   string
+	Revision int64
 }
 
 // Options tune Load.

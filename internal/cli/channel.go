@@ -47,7 +47,11 @@ image, pinned by digest.`,
 				return usagef("channel publish needs --to URL")
 			}
 			if name == "" {
-				if m := currentManifest(); m != nil {
+				m, err := currentManifest()
+				if err != nil {
+					return err
+				}
+				if m != nil {
 					name = m.Name
 					if m.Publish != nil && m.Publish.Name != "" {
 						name = m.Publish.Name

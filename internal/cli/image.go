@@ -56,7 +56,11 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 	}
 	name, version, maxLayers := f.name, f.version, f.maxLayers
 	explicit := len(args) > 0
-	if m := currentManifest(); m != nil {
+	m, err := currentManifest()
+	if err != nil {
+		return err
+	}
+	if m != nil {
 		if img := m.Image; img != nil {
 			if len(args) == 0 {
 				args = img.Packages

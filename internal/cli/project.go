@@ -71,6 +71,12 @@ type project struct {
 	profiles       []*manifest.Profile
 	cfg            compiler.Config
 	flavor         string
+	// extends is the extends graph behind the upstreams' trees: a
+	// repository name to those it extends ("" is this project).
+	extends map[string][]string
+	// treeRevs are the upstream trees added, by origin and ordinal, with
+	// their revision.
+	treeRevs map[string]int64
 }
 
 // openProject resolves -C, the manifest and --tree into trees and templates;
@@ -260,17 +266,18 @@ func (f *projectFlags) printWarnings(io *streams, diags diag.List) {
 	}
 }
 
-// currentManifest is the manifest of the working directory, if any.
-func currentManifest() *manifest.Manifest {
+// currentManifest is the manifest of the working directory or above: nil
+// when there is none, an error when there is one that does not load (a
+// broken manifest is never taken for a missing one).
+func currentManifest() (*manifest.Manifest, error) {
 	path, err := manifest.Find(".")
-	if err != nil {
-		return nil
+	if errors.Is(err, manifest.ErrNotFound) {
+		return nil, nil
 	}
-	m, err := manifest.Load(path)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return m
+	return manifest.Load(path)
 }
 
 // shortPath shows a path relative to the working directory when it is

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/compiletree"
 	"github.com/etk-build/etk/repository/index"
 	"github.com/spf13/cobra"
 )
@@ -150,7 +151,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if len(missing) > 0 {
 		return fmt.Errorf("not built (run etk compile first): %s", strings.Join(missing, ", "))
 	}
-	tree, err := compileTree(s, p.cfg.Values)
+	tree, err := compileTree(s, p)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 		}
 		res, err := repository.Publish(ctx, store, entries, repository.PublishOptions{
 			Name: name, Key: key, Time: sourceDateEpochOrNow(), TTL: f.ttl, Force: f.force,
-			Tree: tree, TreeMediaType: TreeMediaType,
+			Tree: tree, TreeMediaType: compiletree.MediaType,
 		})
 		if err != nil {
 			return fmt.Errorf("publish to %s: %w", shown(url), err)

@@ -65,7 +65,11 @@ func (f *repoFlags) open(ctx context.Context, rev int64) (*repository.Repo, erro
 func (f *repoFlags) trusted() (index.Trust, error) {
 	files := f.trust
 	if len(files) == 0 {
-		if m := currentManifest(); m != nil && m.Publish != nil {
+		m, err := currentManifest()
+		if err != nil {
+			return index.Trust{}, err
+		}
+		if m != nil && m.Publish != nil {
 			for _, k := range m.Publish.TrustedKeys {
 				files = append(files, m.Path(k))
 			}

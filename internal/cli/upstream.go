@@ -13,6 +13,7 @@ import (
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/compiletree"
 	"github.com/etk-build/etk/repository/index"
 	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
@@ -31,12 +32,14 @@ func (p *project) loadUpstreams(ctx context.Context) error {
 		return err
 	}
 	var layers []values.Values
+	p.extends = map[string][]string{}
 	for _, u := range m.Extends {
 		pin, ok := lock.Pin(u.Name)
 		if !ok {
 			return fmt.Errorf("upstream %s is not in %s; run etk lock", u.Name, m.LockPath())
 		}
-		if pin.URL != u.URL {
+		// The lock records where, never with whose credentials.
+		if withoutUser(pin.URL) != withoutUser(u.URL) {
 			return fmt.Errorf("upstream %s: the manifest says %s but %s pins %s; run etk update %s", u.Name, shown(u.URL), manifest.LockFile, shown(pin.URL), u.Name)
 		}
 		up, digest, _, err := openUpstream(ctx, m, u, pin.Revision)
@@ -49,15 +52,30 @@ func (p *project) loadUpstreams(ctx context.Context) error {
 		if digest != pin.Snapshot {
 			return fmt.Errorf("upstream %s revision %d is not the one %s pins (snapshot %s, pinned %s): the repository was rewritten; check it, then run etk update %s", u.Name, pin.Revision, manifest.LockFile, digest, pin.Snapshot, u.Name)
 		}
-		trees, vals, err := up.CompileTree(ctx)
+		ct, err := up.CompileTree(ctx)
 		if err != nil {
 			return err
 		}
-		for i, t := range trees {
-			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: fmt.Sprintf("upstream:%s/%d", u.Name, i), FS: t})
+		name := up.Repo.Snapshot.Name
+		p.extends[""] = append(p.extends[""], name)
+		for repo, direct := range ct.Extends {
+			p.extends[repo] = direct
 		}
-		layers = append(layers, vals)
+		if _, ok := ct.Extends[name]; !ok {
+			p.extends[name] = nil
+		}
+		if err := p.addUpstreamTrees(u.Name, ct); err != nil {
+			return err
+		}
+		layers = append(layers, ct.Values)
 		p.upstreams = append(p.upstreams, up)
+	}
+	self := m.Name
+	if m.Publish != nil && m.Publish.Name != "" {
+		self = m.Publish.Name
+	}
+	if err := extendsCycle(self, p.extends); err != nil {
+		return fmt.Errorf("%s: %w", m.File, err)
 	}
 	p.upstreamValues = values.Merge(layers...)
 	return nil
@@ -180,7 +198,10 @@ repository signed by the same key, or the upstream rebuilt), unless
 // revision; the others keep their pin (or get one if they have none). A
 // pin moves only along its repository's history unless h says otherwise.
 func relock(ctx context.Context, out *streams, move func(string) bool, h *historyFlags) error {
-	m := currentManifest()
+	m, err := currentManifest()
+	if err != nil {
+		return err
+	}
 	if m == nil {
 		return usagef("no manifest.yaml here or above")
 	}
@@ -195,7 +216,8 @@ func relock(ctx context.Context, out *streams, move func(string) bool, h *histor
 	for _, u := range m.Extends {
 		pin, pinned := old.Pin(u.Name)
 		rev := int64(0)
-		if pinned && pin.URL == u.URL && (move == nil || !move(u.Name)) {
+		samePlace := pinned && withoutUser(pin.URL) == withoutUser(u.URL)
+		if samePlace && (move == nil || !move(u.Name)) {
 			rev = pin.Revision
 		}
 		up, digest, store, err := openUpstream(ctx, m, u, rev)
@@ -209,11 +231,11 @@ func relock(ctx context.Context, out *streams, move func(string) bool, h *histor
 			}
 		}
 		keys := up.Repo.Signers
-		next.Upstreams = append(next.Upstreams, manifest.Pin{Name: u.Name, URL: u.URL, Revision: snap.Revision, Repository: snap.Name, Snapshot: digest, Keys: keys})
+		next.Upstreams = append(next.Upstreams, manifest.Pin{Name: u.Name, URL: withoutUser(u.URL), Revision: snap.Revision, Repository: snap.Name, Snapshot: digest, Keys: keys})
 		switch {
 		case !pinned:
 			fmt.Fprintf(out.errOut, "%s: pinned to revision %d\n", u.Name, snap.Revision)
-		case pin.Revision != snap.Revision && pin.URL == u.URL:
+		case pin.Revision != snap.Revision && samePlace:
 			fmt.Fprintf(out.errOut, "%s: revision %d -> %d\n", u.Name, pin.Revision, snap.Revision)
 			if before, _, _, err := openUpstream(ctx, m, u, pin.Revision); err == nil {
 				ch := index.Diff(before.Repo.Index, up.Repo.Index)
@@ -232,4 +254,45 @@ func relock(ctx context.Context, out *streams, move func(string) bool, h *histor
 		}
 	}
 	return m.WriteLock(&next)
+}
+
+// addUpstreamTrees adds the trees of an upstream's compile tree. A tree met
+// twice (two upstreams built on one repository) is added once; the same
+// tree at two revisions is an error, since packages would be defined twice.
+func (p *project) addUpstreamTrees(alias string, ct *compiletree.CompileTree) error {
+	if p.treeRevs == nil {
+		p.treeRevs = map[string]int64{}
+	}
+	ordinal := map[string]int{}
+	for _, t := range ct.Trees {
+		id := fmt.Sprintf("%s#%d", t.Origin, ordinal[t.Origin])
+		ordinal[t.Origin]++
+		if rev, ok := p.treeRevs[id]; ok {
+			if rev != t.Revision {
+				return fmt.Errorf("upstream %s is built on revision %d of %s, another upstream on revision %d: pin upstreams built on the same revision", alias, t.Revision, t.Origin, rev)
+			}
+			continue
+		}
+		p.treeRevs[id] = t.Revision
+		p.cfg.Trees = append(p.cfg.Trees, tree.Source{
+			Name: fmt.Sprintf("upstream:%s/%d", t.Origin, ordinal[t.Origin]-1), FS: t.FS,
+			Overlay: t.Overlay, Origin: t.Origin, Revision: t.Revision,
+		})
+	}
+	return nil
+}
+
+// extendsCycle reports a cycle through the project (named self) in its
+// extends graph ("" is the project).
+func extendsCycle(self string, extends map[string][]string) error {
+	graph := map[string][]string{self: extends[""]}
+	for repo, direct := range extends {
+		if repo != "" && repo != self {
+			graph[repo] = direct
+		}
+	}
+	if c := compiletree.Cycle(graph, self); c != nil {
+		return fmt.Errorf("extends cycle: %s (a repository cannot be built on itself)", strings.Join(c, " -> "))
+	}
+	return nil
 }
