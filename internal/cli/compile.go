@@ -95,8 +95,8 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 && p.manifest != nil {
-		args = p.manifest.Targets
+	if len(args) == 0 && p.Manifest != nil {
+		args = p.Manifest.Targets
 	}
 	engine, err := dockerEngine(ctx)
 	if err != nil {
@@ -116,7 +116,7 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		return err
 	}
 	if f.dryRun {
-		return printPlanStatus(io, pl, c, p.upstreams)
+		return printPlanStatus(io, pl, c, p.Upstreams)
 	}
 	steps := pl.Steps
 	if f.onlyTarget {
@@ -144,7 +144,7 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 	defer release()
 	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(tmp)}
 	// A package whose key an upstream has is the upstream's: taken, not built.
-	for _, u := range p.upstreams {
+	for _, u := range p.Upstreams {
 		opts = append(opts, builder.WithRemote(u, false))
 	}
 	if f.cacheRepo != "" {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/etk-build/etk/repository"
+
 	"github.com/etk-build/etk/internal/network"
 	"github.com/spf13/cobra"
 )
@@ -84,36 +86,9 @@ func shownRef(ref string) string {
 	return strings.TrimPrefix(shown("oci://"+ref), "oci://")
 }
 
-// withoutUser is a URL without its user and password, as it is recorded
-// (an artefact's Source, etk.lock): credentials stay with who has them.
-func withoutUser(u string) string {
-	if head, rest, ok := cutUser(u); ok {
-		return head + rest
-	}
-	return u
-}
+// withoutUser is a URL without its user and password, as it is recorded.
+func withoutUser(u string) string { return repository.WithoutCredentials(u) }
 
-// cutUser splits "scheme://user:password@rest" into "scheme://" and
-// rest. The "@" is the last one that does not begin a digest
-// ("repo@sha256:..."), even past a "/", so that a password holding one is
-// cut too.
-func cutUser(u string) (head, rest string, ok bool) {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return "", "", false
-	}
-	head, after := u[:i+3], u[i+3:]
-	s := after
-	for {
-		j := strings.LastIndex(s, "@")
-		if j < 0 {
-			return "", "", false
-		}
-		if !strings.HasPrefix(s[j+1:], "sha256:") {
-			return head, after[j+1:], true
-		}
-		s = s[:j]
-	}
-}
+func cutUser(u string) (head, rest string, ok bool) { return repository.CutCredentials(u) }
 
 func netTimeoutsDefault() network.Timeouts { return network.Defaults() }

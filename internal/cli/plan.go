@@ -44,8 +44,8 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 			if err != nil {
 				return err
 			}
-			if len(args) == 0 && p.manifest != nil {
-				args = p.manifest.Targets
+			if len(args) == 0 && p.Manifest != nil {
+				args = p.Manifest.Targets
 			}
 			if f.explain != "" {
 				args = append(args, f.explain)
@@ -69,7 +69,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 				return explain(io, s, pl, f.explain)
 			}
 			if c, ok := openCacheIfExists(f.cacheDir); ok && f.output == "text" {
-				return printPlanStatus(io, pl, c, p.upstreams)
+				return printPlanStatus(io, pl, c, p.Upstreams)
 			}
 			return f.print(io, pl)
 		},

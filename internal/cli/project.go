@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/diag"
-	"github.com/etk-build/etk/compiler/dockerfile"
 	"github.com/etk-build/etk/compiler/manifest"
-	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
-	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/project"
 	"github.com/spf13/cobra"
 )
 
@@ -60,167 +56,32 @@ func (f *projectFlags) Validate() error {
 	return nil
 }
 
-// project is what the flags select: a manifest (or none) and the config to
-// load the trees with for one flavor.
-type project struct {
-	manifest  *manifest.Manifest
-	upstreams []*repository.Upstream
-	// upstreamValues are what the upstreams rendered their packages
-	// with: the lowest layer of values.
-	upstreamValues values.Values
-	profiles       []*manifest.Profile
-	cfg            compiler.Config
-	flavor         string
-	// extends is the extends graph behind the upstreams' trees: a
-	// repository name to those it extends ("" is this project).
-	extends map[string][]string
-	// treeRevs are the upstream trees added, by origin and ordinal, with
-	// their revision.
-	treeRevs map[string]int64
-}
-
-// openProject resolves -C, the manifest and --tree into trees and templates;
-// values are left to withFlavor.
-func (f *projectFlags) openProject(ctx context.Context) (*project, error) {
+// openProject opens the project the flags select (see package project),
+// for the flags' flavor.
+func (f *projectFlags) openProject(ctx context.Context) (*project.Project, error) {
 	if f.dir != "" {
 		if err := os.Chdir(f.dir); err != nil {
 			return nil, usagef("-C: %v", err)
 		}
 	}
-	p := &project{}
-	if len(f.trees) > 0 {
-		for _, t := range f.trees {
-			if fi, err := os.Stat(t); err != nil || !fi.IsDir() {
-				return nil, usagef("--tree %s: not a directory", t)
-			}
-			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: filepath.ToSlash(filepath.Clean(t)), FS: os.DirFS(t)})
-		}
-	} else {
-		path, err := manifest.Find(".")
-		if err != nil {
-			return nil, err
-		}
-		m, err := manifest.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		p.manifest = m
-		if err := p.loadUpstreams(ctx); err != nil {
-			return nil, err
-		}
-		for _, t := range m.Trees {
-			abs := m.Path(t)
-			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-				return nil, fmt.Errorf("%s: trees: %s is not a directory", m.File, t)
-			}
-			// Over upstream trees, a project's package replaces the
-			// upstream's of the same name.
-			p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs), Overlay: len(p.upstreams) > 0})
-		}
-		for _, name := range f.profiles {
-			prof, err := m.LoadProfile(name)
-			if err != nil {
-				return nil, &UsageError{err}
-			}
-			p.profiles = append(p.profiles, prof)
-			for _, t := range prof.Trees {
-				abs := prof.Path(t)
-				if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-					return nil, fmt.Errorf("profile %s: trees: %s is not a directory", name, t)
-				}
-				p.cfg.Trees = append(p.cfg.Trees, tree.Source{Name: shortPath(abs), FS: os.DirFS(abs), Overlay: true})
-			}
-			p.cfg.Mask = append(p.cfg.Mask, prof.Mask...)
-		}
-		if m.Templates != "" {
-			abs := m.Path(m.Templates)
-			t, err := dockerfile.Load(os.DirFS(abs), shortPath(abs))
-			if err != nil {
-				return nil, err
-			}
-			p.cfg.Templates = t
-		}
-	}
-	p.cfg.Strict, p.cfg.Jobs = f.strict, f.jobs
-	epoch := ""
-	if p.manifest != nil {
-		epoch = p.manifest.Epoch
-	}
-	clock, err := compiler.Clock(os.Getenv, epoch)
-	if err != nil {
+	p, err := project.Open(ctx, project.Options{
+		Trees: f.trees, Flavor: f.flavor, ValuesFiles: f.values, Set: f.set, Profiles: f.profiles,
+		Strict: f.strict, Jobs: f.jobs, Getenv: os.Getenv, OpenStore: openStore,
+	})
+	if errors.Is(err, project.ErrUsage) {
 		return nil, &UsageError{err}
 	}
-	p.cfg.Clock = clock
-	return p, nil
+	return p, err
 }
 
-// flavors lists what validate covers: every flavor of the manifest, or the
-// one given.
-func (f *projectFlags) flavors(p *project) []string {
-	if p.manifest == nil || f.flavor != "" || len(p.manifest.Flavors) == 0 {
-		return []string{f.flavor}
-	}
-	return p.manifest.FlavorNames()
-}
-
-// withFlavor sets the values for a flavor ("" for the default): the
-// flavor's files, then --values files, then --set.
-func (f *projectFlags) withFlavor(p *project, flavor string) error {
-	var files []string
-	if p.manifest != nil {
-		fs, err := p.manifest.ValuesFiles(flavor)
-		if err != nil {
+// setFlavor sets the values for another flavor of p.
+func setFlavor(p *project.Project, flavor string) error {
+	if err := p.SetFlavor(flavor); err != nil {
+		if errors.Is(err, project.ErrUsage) {
 			return &UsageError{err}
 		}
-		files = fs
-		p.flavor = flavor
-		if p.flavor == "" {
-			p.flavor = p.manifest.Flavor
-		}
+		return err
 	}
-	var layers []values.Values
-	if p.upstreamValues != nil {
-		layers = append(layers, p.upstreamValues)
-	}
-	loadAs := func(file, display string) error {
-		v, err := values.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file), display)
-		if err != nil {
-			return err
-		}
-		layers = append(layers, v)
-		return nil
-	}
-	load := func(file string) error { return loadAs(file, shortPath(file)) }
-	for _, file := range files {
-		if err := load(file); err != nil {
-			if p.manifest != nil && errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%s: flavor %s: %w", p.manifest.File, p.flavor, err)
-			}
-			return err
-		}
-	}
-	// Profiles, in order, over the flavor; then --values and --set.
-	for _, prof := range p.profiles {
-		for _, file := range prof.ValuesFiles {
-			if err := load(prof.Path(file)); err != nil {
-				return err
-			}
-		}
-		if prof.Values != nil {
-			layers = append(layers, values.Normalize(prof.Values).(values.Values))
-		}
-	}
-	for _, file := range f.values {
-		// Named as the user wrote it.
-		if err := loadAs(file, file); err != nil {
-			return err
-		}
-	}
-	set, err := values.ParseSet(f.set)
-	if err != nil {
-		return &UsageError{err}
-	}
-	p.cfg.Values = values.Merge(append(layers, set)...)
 	return nil
 }
 
@@ -228,7 +89,7 @@ func (f *projectFlags) withFlavor(p *project, flavor string) error {
 // warnings. Errors of the tree do not stop it: they stay with their
 // packages, and a plan fails only when its targets need one. It says once
 // that there are some, and where to see them.
-func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session, *project, error) {
+func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session, *project.Project, error) {
 	s, p, diags, err := f.loadTree(ctx, io)
 	if err != nil {
 		return nil, nil, err
@@ -241,15 +102,12 @@ func (f *projectFlags) load(ctx context.Context, io *streams) (*compiler.Session
 
 // loadTree is load for commands that report the tree's errors themselves:
 // it returns them.
-func (f *projectFlags) loadTree(ctx context.Context, io *streams) (*compiler.Session, *project, diag.List, error) {
+func (f *projectFlags) loadTree(ctx context.Context, io *streams) (*compiler.Session, *project.Project, diag.List, error) {
 	p, err := f.openProject(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := f.withFlavor(p, f.flavor); err != nil {
-		return nil, nil, nil, err
-	}
-	s, diags := compiler.Load(ctx, p.cfg)
+	s, diags := p.Load(ctx)
 	f.printWarnings(io, diags)
 	if s == nil {
 		return nil, nil, nil, diags.Err()
@@ -282,18 +140,4 @@ func currentManifest() (*manifest.Manifest, error) {
 
 // shortPath shows a path relative to the working directory when it is
 // inside it.
-func shortPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	rel, err := filepath.Rel(wd, abs)
-	if err != nil {
-		return filepath.ToSlash(abs)
-	}
-	return filepath.ToSlash(rel)
-}
+func shortPath(p string) string { return project.ShortPath(p) }

@@ -77,15 +77,15 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 		return err
 	}
 	to, name := f.to, f.name
-	if p.manifest != nil {
+	if p.Manifest != nil {
 		if len(args) == 0 {
-			args = p.manifest.Targets
+			args = p.Manifest.Targets
 		}
-		if pub := p.manifest.Publish; pub != nil {
+		if pub := p.Manifest.Publish; pub != nil {
 			if len(to) == 0 {
 				for _, u := range pub.To {
 					if !strings.Contains(u, "://") {
-						u = p.manifest.Path(u)
+						u = p.Manifest.Path(u)
 					}
 					to = append(to, u)
 				}
@@ -95,7 +95,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 			}
 		}
 		if name == "" {
-			name = p.manifest.Name
+			name = p.Manifest.Name
 		}
 	}
 	if len(to) == 0 {
@@ -134,7 +134,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 		entry := repository.Entry{Metadata: meta, Artefact: e.Artefact}
 		if !f.copyUp {
 			// A package an upstream has stays there: the index refers to it.
-			for _, u := range p.upstreams {
+			for _, u := range p.Upstreams {
 				if up, ok := u.Has(st.Key); ok && up.Artefact != nil {
 					entry.Source = up.Source
 					if entry.Source == "" {
@@ -151,7 +151,7 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if len(missing) > 0 {
 		return fmt.Errorf("not built (run etk compile first): %s", strings.Join(missing, ", "))
 	}
-	tree, err := compileTree(s, p)
+	tree, err := p.CompileTree(s.Tree.Sources)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ bytes.`,
 			if err != nil {
 				return err
 			}
-			if len(args) == 0 && p.manifest != nil {
-				args = p.manifest.Targets
+			if len(args) == 0 && p.Manifest != nil {
+				args = p.Manifest.Targets
 			}
 			targets, err := f.targets(s, args)
 			if err != nil {

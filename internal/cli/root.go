@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/etk-build/etk/project"
+
 	"github.com/spf13/cobra"
 )
 
@@ -22,7 +24,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.Is(err, project.ErrUsage):
 		return 2
 	}
 	return 1

@@ -318,7 +318,7 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 	if err != nil {
 		return err
 	}
-	flavors := f.flavors(p)
+	flavors := p.Flavors()
 	type seen struct {
 		d       *diag.Diagnostic
 		flavors []string
@@ -327,10 +327,10 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 	var order []string
 	total := 0
 	for _, fl := range flavors {
-		if err := f.withFlavor(p, fl); err != nil {
+		if err := setFlavor(p, fl); err != nil {
 			return err
 		}
-		s, diags := compiler.Load(cmd.Context(), p.cfg)
+		s, diags := compiler.Load(cmd.Context(), p.Config)
 		if s != nil {
 			diags.Append(s.Validate())
 		}
@@ -344,7 +344,7 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 				byText[k] = &seen{d: d}
 				order = append(order, k)
 			}
-			byText[k].flavors = append(byText[k].flavors, p.flavor)
+			byText[k].flavors = append(byText[k].flavors, p.Flavor)
 		}
 	}
 	var out diag.List
@@ -362,8 +362,8 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 	}
 	errs := len(out.Errors())
 	name := "the tree"
-	if p.manifest != nil {
-		name = p.manifest.Name
+	if p.Manifest != nil {
+		name = p.Manifest.Name
 	}
 	if errs > 0 {
 		return fmt.Errorf("%s: %d error(s), %d warning(s) across %d flavor(s)", name, errs, len(out)-errs, total)

@@ -2,116 +2,21 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/etk-build/etk/compiler/manifest"
-	"github.com/etk-build/etk/compiler/tree"
-	"github.com/etk-build/etk/compiler/values"
+	"github.com/etk-build/etk/project"
 	"github.com/etk-build/etk/repository"
-	"github.com/etk-build/etk/repository/compiletree"
 	"github.com/etk-build/etk/repository/index"
 	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
 
-// loadUpstreams opens every upstream at its pinned revision, refusing one
-// that does not match etk.lock, and adds its compile tree under the
-// project's trees and its values under the project's values.
-func (p *project) loadUpstreams(ctx context.Context) error {
-	m := p.manifest
-	if len(m.Extends) == 0 {
-		return nil
-	}
-	lock, err := m.ReadLock()
-	if err != nil {
-		return err
-	}
-	var layers []values.Values
-	p.extends = map[string][]string{}
-	for _, u := range m.Extends {
-		pin, ok := lock.Pin(u.Name)
-		if !ok {
-			return fmt.Errorf("upstream %s is not in %s; run etk lock", u.Name, m.LockPath())
-		}
-		// The lock records where, never with whose credentials.
-		if withoutUser(pin.URL) != withoutUser(u.URL) {
-			return fmt.Errorf("upstream %s: the manifest says %s but %s pins %s; run etk update %s", u.Name, shown(u.URL), manifest.LockFile, shown(pin.URL), u.Name)
-		}
-		up, digest, _, err := openUpstream(ctx, m, u, pin.Revision)
-		if err != nil {
-			return err
-		}
-		if pin.Repository != "" && up.Repo.Snapshot.Name != pin.Repository {
-			return fmt.Errorf("upstream %s: %w: %s serves repository %q, %s pins %q; check it, then run etk update --allow-repo-change %s", u.Name, index.ErrWrongRepository, u.URL, up.Repo.Snapshot.Name, manifest.LockFile, pin.Repository, u.Name)
-		}
-		if digest != pin.Snapshot {
-			return fmt.Errorf("upstream %s revision %d is not the one %s pins (snapshot %s, pinned %s): the repository was rewritten; check it, then run etk update %s", u.Name, pin.Revision, manifest.LockFile, digest, pin.Snapshot, u.Name)
-		}
-		ct, err := up.CompileTree(ctx)
-		if err != nil {
-			return err
-		}
-		name := up.Repo.Snapshot.Name
-		p.extends[""] = append(p.extends[""], name)
-		for repo, direct := range ct.Extends {
-			p.extends[repo] = direct
-		}
-		if _, ok := ct.Extends[name]; !ok {
-			p.extends[name] = nil
-		}
-		if err := p.addUpstreamTrees(u.Name, ct); err != nil {
-			return err
-		}
-		layers = append(layers, ct.Values)
-		p.upstreams = append(p.upstreams, up)
-	}
-	self := m.Name
-	if m.Publish != nil && m.Publish.Name != "" {
-		self = m.Publish.Name
-	}
-	if err := extendsCycle(self, p.extends); err != nil {
-		return fmt.Errorf("%s: %w", m.File, err)
-	}
-	p.upstreamValues = values.Merge(layers...)
-	return nil
-}
-
 // openUpstream verifies revision rev (0: latest) of an upstream and
 // returns it with the digest of its signed snapshot, and its store.
 func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, repository.Store, error) {
-	if len(u.Trust) == 0 {
-		return nil, "", nil, fmt.Errorf("upstream %s: no trusted keys (extends: trust:)", u.Name)
-	}
-	t := index.Trust{}
-	for _, k := range u.Trust {
-		pub, err := index.ReadPublicKeyFile(m.Path(k))
-		if err != nil {
-			return nil, "", nil, err
-		}
-		t.Keys = append(t.Keys, pub)
-	}
-	s, err := openStore(u.URL)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	r, err := repository.Open(ctx, s, t, rev)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("upstream %s: %w", u.Name, err)
-	}
-	env, err := s.GetRef(ctx, repository.RevisionRef(r.Snapshot.Revision))
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("upstream %s: %w", u.Name, err)
-	}
-	sum := sha256.Sum256(env)
-	r.OpenSource = openStore
-	up := repository.NewUpstream(u.Name, r)
-	up.URL = absoluteURL(m.Path, u.URL)
-	return up, "sha256:" + hex.EncodeToString(sum[:]), s, nil
+	return project.OpenUpstream(ctx, m, u, rev, openStore)
 }
 
 // checkPin refuses to move pin to snap (whose signed envelope has digest
@@ -133,18 +38,6 @@ func checkPin(ctx context.Context, s repository.Store, u manifest.Upstream, pin 
 		return nil
 	}
 	return fmt.Errorf("upstream %s: %w", u.Name, err)
-}
-
-// absoluteURL makes a folder repository's path absolute, so that a
-// derivative's index can name it for readers elsewhere.
-func absoluteURL(resolve func(string) string, url string) string {
-	if strings.Contains(url, "://") {
-		return url
-	}
-	if abs, err := filepath.Abs(resolve(url)); err == nil {
-		return abs
-	}
-	return url
 }
 
 func newLockCmd(out *streams) *cobra.Command {
@@ -254,45 +147,4 @@ func relock(ctx context.Context, out *streams, move func(string) bool, h *histor
 		}
 	}
 	return m.WriteLock(&next)
-}
-
-// addUpstreamTrees adds the trees of an upstream's compile tree. A tree met
-// twice (two upstreams built on one repository) is added once; the same
-// tree at two revisions is an error, since packages would be defined twice.
-func (p *project) addUpstreamTrees(alias string, ct *compiletree.CompileTree) error {
-	if p.treeRevs == nil {
-		p.treeRevs = map[string]int64{}
-	}
-	ordinal := map[string]int{}
-	for _, t := range ct.Trees {
-		id := fmt.Sprintf("%s#%d", t.Origin, ordinal[t.Origin])
-		ordinal[t.Origin]++
-		if rev, ok := p.treeRevs[id]; ok {
-			if rev != t.Revision {
-				return fmt.Errorf("upstream %s is built on revision %d of %s, another upstream on revision %d: pin upstreams built on the same revision", alias, t.Revision, t.Origin, rev)
-			}
-			continue
-		}
-		p.treeRevs[id] = t.Revision
-		p.cfg.Trees = append(p.cfg.Trees, tree.Source{
-			Name: fmt.Sprintf("upstream:%s/%d", t.Origin, ordinal[t.Origin]-1), FS: t.FS,
-			Overlay: t.Overlay, Origin: t.Origin, Revision: t.Revision,
-		})
-	}
-	return nil
-}
-
-// extendsCycle reports a cycle through the project (named self) in its
-// extends graph ("" is the project).
-func extendsCycle(self string, extends map[string][]string) error {
-	graph := map[string][]string{self: extends[""]}
-	for repo, direct := range extends {
-		if repo != "" && repo != self {
-			graph[repo] = direct
-		}
-	}
-	if c := compiletree.Cycle(graph, self); c != nil {
-		return fmt.Errorf("extends cycle: %s (a repository cannot be built on itself)", strings.Join(c, " -> "))
-	}
-	return nil
 }
