@@ -313,7 +313,7 @@ func (g *Graph) Nearest(name string) []string {
 	limit := max(2, len(name)/4)
 	var best []cand
 	for _, n := range g.Tree.Names() {
-		d := distance(name, n, limit)
+		d := diag.EditDistance(name, n, limit)
 		if _, bare := splitName(n); d > limit {
 			// A right name in the wrong category is close too.
 			_, want := splitName(name)
@@ -330,36 +330,6 @@ func (g *Graph) Nearest(name string) []string {
 		out = append(out, best[i].name)
 	}
 	return out
-}
-
-// distance is the Levenshtein distance of a and b, or limit+1 once it is
-// known to be more than limit.
-func distance(a, b string, limit int) int {
-	if d := len(a) - len(b); d > limit || -d > limit {
-		return limit + 1
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // brokenNeed says that n needs a package whose specs have errors, at the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/etk-build/etk/compiler/artifact"
+	"github.com/etk-build/etk/repository/index"
 	"golang.org/x/sys/unix"
 )
 
@@ -214,7 +215,7 @@ func twice(ctx context.Context, r io.Reader, size int64, tempDir string) (a, b i
 		return nil, nil, nil, err
 	}
 	os.Remove(f.Name()) // the open file is all we need
-	var src io.Reader = &ctxReader{ctx, r}
+	src := index.ContextReader(ctx, r)
 	if size > 0 {
 		src = io.LimitReader(src, size+1)
 	}
@@ -227,18 +228,6 @@ func twice(ctx context.Context, r io.Reader, size int64, tempDir string) (a, b i
 		return nil, nil, nil, err
 	}
 	return io.NewSectionReader(f, 0, n), io.NewSectionReader(f, 0, n), func() { f.Close() }, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // entry installs one entry of the artefact.
