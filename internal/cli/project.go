@@ -137,7 +137,3 @@ func currentManifest() (*manifest.Manifest, error) {
 	}
 	return manifest.Load(path)
 }
-
-// shortPath shows a path relative to the working directory when it is
-// inside it.
-func shortPath(p string) string { return project.ShortPath(p) }
