@@ -108,9 +108,9 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 		}
 		p := index.Package{ID: m.ID, Category: m.Category, Name: m.Name, Version: m.Version, Hidden: m.Hidden,
 			Description: m.Description, Requires: m.Requires, Conflicts: m.Conflicts, Provides: m.Provides, Key: m.Key,
-			Metadata: index.NewBlob(e.Metadata, MetadataMediaType)}
+			Metadata: index.NewBlob(e.Metadata, index.MediaTypeMetadata)}
 		if m.Artefact != nil {
-			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: ArtefactMediaType}
+			p.Artefact = &index.Blob{Digest: m.Artefact.Digest, Size: m.Artefact.Size, MediaType: index.MediaTypeArtefact}
 		}
 		if m.Artefact != nil && e.Source != "" {
 			if hasUser(e.Source) {
@@ -164,7 +164,7 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 				return res, nil
 			}
 			rev = prev.Revision + 1
-			b := index.NewBlob(prevBytes, SignedMediaType)
+			b := index.NewBlob(prevBytes, index.MediaTypeSigned)
 			prevBlob = &b
 		}
 		n, err := putBytes(ctx, s, idxBlob, idxBytes)
@@ -190,7 +190,7 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 			if env, err = signed.Encode(); err != nil {
 				return nil, err
 			}
-			if _, err := putBytes(ctx, s, index.NewBlob(env, SignedMediaType), env); err != nil {
+			if _, err := putBytes(ctx, s, index.NewBlob(env, index.MediaTypeSigned), env); err != nil {
 				return nil, err
 			}
 			err = s.PutRef(ctx, RevisionRef(rev), nil, env)
@@ -225,13 +225,6 @@ func hasUser(u string) bool {
 	host, _, _ := strings.Cut(rest, "/")
 	return strings.Contains(host, "@")
 }
-
-// Media types of the blobs of a repository.
-const (
-	ArtefactMediaType = "application/vnd.etk.artefact.v1.tar+zstd"
-	MetadataMediaType = "application/vnd.etk.package.metadata.v1+json"
-	SignedMediaType   = "application/vnd.etk.snapshot.v1.dsse+json"
-)
 
 // LatestRef is the reference of the latest revision.
 const LatestRef = "latest"

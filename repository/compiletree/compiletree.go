@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etk-build/etk/repository/index"
 	"github.com/klauspost/compress/zstd"
 	"go.yaml.in/yaml/v3"
 )
 
 // MediaType is the compile tree blob's media type.
-const MediaType = "application/vnd.etk.tree.v1.tar+zstd"
+const MediaType = index.MediaTypeTree
 
 // Limits of what Read accepts: a compile tree is untrusted until its
 // digest is checked, and even then a repository may be hostile.

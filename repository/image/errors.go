@@ -1,6 +1,10 @@
 package image
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/etk-build/etk/compiler/artifact"
+)
 
 // Errors, checked with errors.Is.
 var (
@@ -8,8 +12,9 @@ var (
 	// package without ID or key, a label Build sets itself).
 	ErrBadConfig = errors.New("bad image config")
 	// ErrBadArtefact: an artefact is not a zstd tar in the artefact
-	// format.
-	ErrBadArtefact = errors.New("bad artefact")
+	// format. It is compiler/artifact's, so that errors.Is holds across
+	// the two packages.
+	ErrBadArtefact = artifact.ErrBadArtefact
 	// ErrArtefactChanged: reading a layer again gave other bytes than
 	// Build hashed; an artefact's opener returned different content.
 	ErrArtefactChanged = errors.New("artefact changed since the image was built")

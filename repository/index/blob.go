@@ -20,10 +20,11 @@ type Blob struct {
 	MediaType string `json:"media_type,omitempty"`
 }
 
-// Media types of the blobs etk publishes.
+// Media types of the blobs etk publishes and caches: the one set, which
+// every store, cache and reader uses.
 const (
 	MediaTypeIndex    = "application/vnd.etk.index.v1+json"
-	MediaTypeSigned   = "application/vnd.etk.snapshot.v1+dsse+json"
+	MediaTypeSigned   = "application/vnd.etk.snapshot.v1.dsse+json"
 	MediaTypeArtefact = "application/vnd.etk.artefact.v1.tar+zstd"
 	MediaTypeMetadata = "application/vnd.etk.package.metadata.v1+json"
 	MediaTypeTree     = "application/vnd.etk.tree.v1.tar+zstd"

@@ -28,8 +28,8 @@ import (
 // Media types of the parts of a cache artifact.
 const (
 	ConfigMediaType   types.MediaType = "application/vnd.etk.package.config.v1+json"
-	ArtefactMediaType types.MediaType = "application/vnd.etk.artefact.v1.tar+zstd"
-	MetadataMediaType types.MediaType = "application/vnd.etk.package.metadata.v1+json"
+	ArtefactMediaType types.MediaType = index.MediaTypeArtefact
+	MetadataMediaType types.MediaType = index.MediaTypeMetadata
 )
 
 const (

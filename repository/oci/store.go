@@ -18,6 +18,7 @@ import (
 
 	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/index"
 )
 
 // Store is an etk repository (repository.Store) kept in one repository of
@@ -90,7 +91,7 @@ var _ repository.Store = (*Store)(nil)
 // Media types of the reference artifacts.
 const (
 	RefConfigMediaType types.MediaType = "application/vnd.etk.ref.v1+json"
-	SnapshotMediaType  types.MediaType = repository.SignedMediaType
+	SnapshotMediaType  types.MediaType = index.MediaTypeSigned
 )
 
 // ErrBadReference: a tag of a reference names something that is not an
