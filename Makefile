@@ -20,8 +20,8 @@ build: ## build bin/etk
 
 demo: build ## the main job on this repo's tree: validate, plan and render the foundation
 	$(BIN) tree validate
-	$(BIN) plan
-	$(BIN) render -o $(OUT)/dockerfiles
+	$(BIN) plan --unresolved
+	$(BIN) render --unresolved -o $(OUT)/dockerfiles
 	@echo "Dockerfiles of the foundation are in $(OUT)/dockerfiles"
 
 foundation: build ## compile the foundation for real (Debian flavor) on the local engine; again, it is a no-op

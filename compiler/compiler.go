@@ -32,8 +32,10 @@ type Config struct {
 	Mask []string
 	// Jobs bounds parallelism; zero means GOMAXPROCS.
 	Jobs int
-	// ImageDigest resolves base images to digests for keys (optional).
-	ImageDigest func(ref string) string
+	// ImageDigest resolves base images to digests for keys. Without it
+	// keys name images by reference and cannot match a build's; its
+	// errors are errors of the plan.
+	ImageDigest func(ref string) (string, error)
 	// Clock is the time templates read through now and the date
 	// functions (see Clock); zero means the Unix epoch.
 	Clock time.Time
@@ -89,7 +91,7 @@ func Clock(env func(string) string, epoch string) (time.Time, error) {
 }
 
 // SetImageDigest sets how base images resolve to digests for keys.
-func (s *Session) SetImageDigest(f func(ref string) string) { s.cfg.ImageDigest = f }
+func (s *Session) SetImageDigest(f func(ref string) (string, error)) { s.cfg.ImageDigest = f }
 
 // Targets finds the nodes that command-line arguments name; no arguments
 // means every package whose own specs load (a broken one can only be

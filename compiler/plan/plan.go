@@ -74,8 +74,10 @@ type Options struct {
 	// Templates are the Dockerfile templates; required.
 	Templates *dockerfile.Templates
 	// ImageDigest resolves an image reference to its digest. Without it
-	// (or when it returns ""), the reference itself is the input.
-	ImageDigest func(ref string) string
+	// the reference itself is the input, and keys cannot match a build's;
+	// with it, an error resolving an image is an error of the plan, never
+	// a silent other key.
+	ImageDigest func(ref string) (string, error)
 	// Jobs bounds the parallelism of hashing; zero means GOMAXPROCS.
 	Jobs int
 }
@@ -137,7 +139,9 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 			diags.Errorf(diag.Pos{File: g.Tree.File(s.Pkg(), "")}, "hash build context of %s: %v", s.ID, errs[i])
 			continue
 		}
-		p.key(s, specs[i], fileInputs[i], opts)
+		if err := p.key(s, specs[i], fileInputs[i], opts); err != nil {
+			diags.Errorf(diag.Pos{File: g.Tree.File(s.Pkg(), spec.BuildFile)}, "%s: %v", s.ID, err)
+		}
 	}
 	if diags.HasErrors() {
 		return nil, diags
@@ -155,7 +159,7 @@ func New(ctx context.Context, g *graph.Graph, targets []*graph.Node, opts Option
 }
 
 // key computes s's inputs and key; the steps it depends on are done.
-func (p *Plan) key(s *Step, spec string, files []Input, opts Options) {
+func (p *Plan) key(s *Step, spec string, files []Input, opts Options) error {
 	pkg := s.Pkg()
 	b := pkg.Build
 	s.Virtual = b.Empty()
@@ -171,11 +175,19 @@ func (p *Plan) key(s *Step, spec string, files []Input, opts Options) {
 	}
 	if b != nil {
 		if b.Image != "" {
-			in = append(in, imageInput(b.Image, opts))
+			i, err := imageInput(b.Image, opts)
+			if err != nil {
+				return err
+			}
+			in = append(in, i)
 		}
 		for _, c := range b.Copy {
 			if c.Image != "" {
-				in = append(in, imageInput(c.Image, opts))
+				i, err := imageInput(c.Image, opts)
+				if err != nil {
+					return err
+				}
+				in = append(in, i)
 			}
 		}
 		if b.Network != "" {
@@ -205,14 +217,19 @@ func (p *Plan) key(s *Step, spec string, files []Input, opts Options) {
 		s.BuilderImage = ImageRef(pkg, s.Key, "builder")
 		s.Artefact = ImageRef(pkg, s.Key, "artefact")
 	}
+	return nil
 }
 
-func imageInput(ref string, opts Options) Input {
+func imageInput(ref string, opts Options) (Input, error) {
 	in := Input{Kind: "image", Name: ref}
 	if opts.ImageDigest != nil {
-		in.Digest = opts.ImageDigest(ref)
+		d, err := opts.ImageDigest(ref)
+		if err != nil {
+			return in, fmt.Errorf("image %s: %w", ref, err)
+		}
+		in.Digest = d
 	}
-	return in
+	return in, nil
 }
 
 // specDigest hashes the canonical encoding of what the rendered build spec

@@ -75,7 +75,7 @@ func TestBrokenTree(t *testing.T) {
 
 	// A package whose closure is whole plans, and the command says once
 	// that the tree has errors.
-	out, errOut, code = run(t, dir, "plan", "apps/app")
+	out, errOut, code = run(t, dir, "plan", "--unresolved", "apps/app")
 	if code != 0 || !strings.Contains(out, "apps/app@0.1") {
 		t.Fatalf("plan apps/app: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -87,7 +87,7 @@ func TestBrokenTree(t *testing.T) {
 	}
 
 	// A package that needs a broken one fails with that one's errors.
-	_, errOut, code = run(t, dir, "plan", "apps/needy")
+	_, errOut, code = run(t, dir, "plan", "--unresolved", "apps/needy")
 	if code != 1 {
 		t.Fatalf("plan apps/needy: exit %d, want 1", code)
 	}
@@ -114,7 +114,7 @@ func TestBrokenTree(t *testing.T) {
 
 	// The clock is pinned: SOURCE_DATE_EPOCH, and the key says so.
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	out, _, code = run(t, dir, "plan", "--explain", "apps/tool")
+	out, _, code = run(t, dir, "plan", "--unresolved", "--explain", "apps/tool")
 	if code != 0 || !strings.Contains(out, "2023-11-14T22:13:20Z") {
 		t.Errorf("plan --explain apps/tool does not show the clock (exit %d):\n%s", code, out)
 	}
@@ -126,5 +126,18 @@ func TestValuesFileNamed(t *testing.T) {
 	_, errOut, code := run(t, dir, "plan", "--values", "./nope/missing.yaml")
 	if code != 1 || !strings.Contains(errOut, "values file ./nope/missing.yaml: does not exist") {
 		t.Errorf("exit %d:\n%s", code, errOut)
+	}
+}
+
+// TestUnresolvedImageIsAnError: a key that needs a base image's digest is
+// never computed without it; the error says what to do.
+func TestUnresolvedImageIsAnError(t *testing.T) {
+	dir := writeProject(t, small)
+	_, errOut, code := run(t, dir, "plan")
+	if code != 1 || !strings.Contains(errOut, "image busybox:1:") {
+		t.Errorf("exit %d:\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "not in the engine") && !strings.Contains(errOut, "no Docker engine answers") {
+		t.Errorf("the error does not say why:\n%s", errOut)
 	}
 }

@@ -97,7 +97,7 @@ func TestTreeList(t *testing.T) {
 
 func TestPlanUsesTargetsAndFlavors(t *testing.T) {
 	dir := writeProject(t, small)
-	out, errOut, code := run(t, dir, "plan")
+	out, errOut, code := run(t, dir, "plan", "--unresolved")
 	if code != 0 {
 		t.Fatalf("plan: %d %s", code, errOut)
 	}
@@ -105,7 +105,7 @@ func TestPlanUsesTargetsAndFlavors(t *testing.T) {
 		t.Errorf("plan should cover the manifest's targets and their build inputs only:\n%s", out)
 	}
 	key := func(flavor string, extra ...string) string {
-		args := append([]string{"plan", "-o", "json", "--flavor", flavor}, extra...)
+		args := append([]string{"plan", "--unresolved", "-o", "json", "--flavor", flavor}, extra...)
 		out, errOut, code := run(t, dir, args...)
 		if code != 0 {
 			t.Fatalf("plan: %s", errOut)
@@ -135,7 +135,7 @@ func TestPlanUsesTargetsAndFlavors(t *testing.T) {
 	if got := key("one", "--set", "image=busybox:2", "--set", "extra=true"); got != two {
 		t.Error("--set must layer over the flavor like a values file")
 	}
-	out, _, _ = run(t, dir, "plan", "--explain", "apps/app")
+	out, _, _ = run(t, dir, "plan", "--unresolved", "--explain", "apps/app")
 	for _, want := range []string{"spec", "file", "file.txt 0644", "templates", "requires", "distro/base@1.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--explain lacks %q:\n%s", want, out)
@@ -159,7 +159,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 	}
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	for _, out := range []string{a, b} {
-		if _, errOut, code := run(t, dir, "render", "-o", out); code != 0 {
+		if _, errOut, code := run(t, dir, "render", "--unresolved", "-o", out); code != 0 {
 			t.Fatalf("render: %s", errOut)
 		}
 	}
@@ -340,7 +340,7 @@ func TestProfiles(t *testing.T) {
 	render := func(args ...string) string {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "r")
-		if _, errOut, code := run(t, dir, append([]string{"render", "-o", out, "--build-only", "apps/app"}, args...)...); code != 0 {
+		if _, errOut, code := run(t, dir, append([]string{"render", "--unresolved", "-o", out, "--build-only", "apps/app"}, args...)...); code != 0 {
 			t.Fatalf("render %v: %s", args, errOut)
 		}
 		m, _ := filepath.Glob(filepath.Join(out, "apps", "app-*", "build.yaml"))

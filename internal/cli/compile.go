@@ -181,25 +181,6 @@ func openCacheIfExists(dir string) (*cache.Cache, bool) {
 	return c, err == nil
 }
 
-// resolver resolves image references to IDs through the engine, once each.
-func resolver(ctx context.Context, e *docker.Engine, pull bool) func(string) string {
-	var mu sync.Mutex
-	seen := map[string]string{}
-	return func(ref string) string {
-		mu.Lock()
-		defer mu.Unlock()
-		if id, ok := seen[ref]; ok {
-			return id
-		}
-		id, err := e.Resolve(ctx, ref, pull)
-		if err != nil {
-			id = ""
-		}
-		seen[ref] = id
-		return id
-	}
-}
-
 // sourceDateEpoch is the artefact timestamp: SOURCE_DATE_EPOCH when set,
 // else the Unix epoch.
 func sourceDateEpoch() time.Time {

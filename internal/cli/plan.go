@@ -8,7 +8,6 @@ import (
 
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/cache"
-	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/spf13/cobra"
 )
@@ -19,6 +18,7 @@ type planFlags struct {
 	output   string
 	explain  string
 	cacheDir string
+	resolve  resolveFlags
 }
 
 func newPlanCmd(io *streams) *cobra.Command {
@@ -44,9 +44,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 			if err != nil {
 				return err
 			}
-			if len(args) == 0 && p.Manifest != nil {
-				args = p.Manifest.Targets
-			}
+			args = p.Targets(args)
 			if f.explain != "" {
 				args = append(args, f.explain)
 			}
@@ -54,13 +52,8 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 			if err != nil {
 				return err
 			}
-			// Keys name base images by digest when an engine can say it,
-			// as etk compile does; without one, they cannot match a build.
-			if e, err := docker.New(); err == nil && engineUp(cmd.Context(), e) {
-				s.SetImageDigest(resolver(cmd.Context(), e, false))
-			} else if f.output == "text" {
-				fmt.Fprintln(io.errOut, "etk: no Docker engine: base images are not resolved, so keys may differ from etk compile's")
-			}
+			// Keys name base images by digest, as etk compile does.
+			f.resolve.apply(cmd.Context(), io, s)
 			pl, diags := s.Plan(cmd.Context(), targets)
 			if err := diags.Err(); err != nil {
 				return err
@@ -78,6 +71,7 @@ inputs. PKG is category/name, category/name@version, or a unique name.`,
 	f.targetFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.explain, "explain", "", "print the inputs that make up the key of `PKG`")
+	f.resolve.AddFlags(cmd)
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", cache.DefaultDir(), "the local build cache `DIR`, to show what is cached and why the rest rebuilds")
 	return cmd
 }

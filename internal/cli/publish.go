@@ -108,9 +108,13 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err != nil {
 		return err
 	}
-	if e, err := dockerEngine(ctx); err == nil {
-		s.SetImageDigest(resolver(ctx, e, false))
+	// The keys of what was built name base images by digest: an engine
+	// must say them, or nothing would match.
+	e, err := dockerEngine(ctx)
+	if err != nil {
+		e = nil
 	}
+	s.SetImageDigest(resolver(ctx, e, false))
 	targets, err := f.targets(s, args)
 	if err != nil {
 		return err

@@ -9,7 +9,8 @@ import (
 type renderFlags struct {
 	projectFlags
 	targetFlags
-	out string
+	resolve resolveFlags
+	out     string
 }
 
 func newRenderCmd(io *streams) *cobra.Command {
@@ -32,13 +33,11 @@ bytes.`,
 			if err != nil {
 				return err
 			}
-			if len(args) == 0 && p.Manifest != nil {
-				args = p.Manifest.Targets
-			}
-			targets, err := f.targets(s, args)
+			targets, err := f.targets(s, p.Targets(args))
 			if err != nil {
 				return err
 			}
+			f.resolve.apply(cmd.Context(), io, s)
 			pl, diags := s.Plan(cmd.Context(), targets)
 			if err := diags.Err(); err != nil {
 				return err
@@ -52,6 +51,7 @@ bytes.`,
 	}
 	f.projectFlags.AddFlags(cmd)
 	f.targetFlags.AddFlags(cmd)
+	f.resolve.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output `DIR` (required)")
 	return cmd
 }
