@@ -124,7 +124,7 @@ func compile(t *testing.T, e *docker.Engine, dir, cacheDir string, keepGoing boo
 	if s == nil {
 		t.Fatal(diags)
 	}
-	s.SetImageDigest(func(ref string) string { id, _ := e.Resolve(ctx, ref, false); return id })
+	s.SetImageDigest(func(ref string) (string, error) { return e.Resolve(ctx, ref, false) })
 	targets, _ := s.Targets([]string{"meta/all"})
 	all, _ := s.WithRuntime(targets)
 	p, diags := s.Plan(ctx, all)
