@@ -16,7 +16,6 @@ import (
 	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/compiler/builder"
 	"github.com/etk-build/etk/compiler/cache"
-	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/oci"
@@ -162,13 +161,6 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		out.summary(sum)
 	}
 	return runErr
-}
-
-// engineUp tells whether the engine answers, quickly.
-func engineUp(ctx context.Context, e *docker.Engine) bool {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	return e.Ping(ctx) == nil
 }
 
 // openCacheIfExists opens the cache folder when it is there, without
