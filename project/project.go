@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/diag"
@@ -264,6 +265,22 @@ func (p *Project) Name() string {
 		return p.Manifest.Publish.Name
 	}
 	return p.Manifest.Name
+}
+
+// PublishTo is where the project publishes its repository: the manifest's
+// publish.to, folders resolved against the manifest (nil without one).
+func (p *Project) PublishTo() []string {
+	if p.Manifest == nil || p.Manifest.Publish == nil {
+		return nil
+	}
+	var out []string
+	for _, u := range p.Manifest.Publish.To {
+		if !strings.Contains(u, "://") {
+			u = p.Manifest.Path(u)
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // ShortPath shows a path relative to the working directory when it is

@@ -284,3 +284,4 @@ func TestReferUpstream(t *testing.T) {
 		t.Error("a tampered upstream artefact was accepted")
 	}
 }
+

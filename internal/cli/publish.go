@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/etk-build/etk/compiler/cache"
@@ -76,27 +75,13 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err != nil {
 		return err
 	}
+	args = p.Targets(args)
 	to, name := f.to, f.name
-	if p.Manifest != nil {
-		if len(args) == 0 {
-			args = p.Manifest.Targets
-		}
-		if pub := p.Manifest.Publish; pub != nil {
-			if len(to) == 0 {
-				for _, u := range pub.To {
-					if !strings.Contains(u, "://") {
-						u = p.Manifest.Path(u)
-					}
-					to = append(to, u)
-				}
-			}
-			if name == "" {
-				name = pub.Name
-			}
-		}
-		if name == "" {
-			name = p.Manifest.Name
-		}
+	if len(to) == 0 {
+		to = p.PublishTo()
+	}
+	if name == "" {
+		name = p.Name()
 	}
 	if len(to) == 0 {
 		return usagef("nowhere to publish: pass --to URL or set publish.to in the manifest")
@@ -123,37 +108,9 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err := diags.Err(); err != nil {
 		return err
 	}
-	var entries []repository.Entry
-	var missing []string
-	for _, st := range pl.Steps {
-		e, ok := c.Get(st.Key)
-		if !ok {
-			missing = append(missing, st.ID)
-			continue
-		}
-		meta, err := os.ReadFile(e.Metadata)
-		if err != nil {
-			return err
-		}
-		entry := repository.Entry{Metadata: meta, Artefact: e.Artefact}
-		if !f.copyUp {
-			// A package an upstream has stays there: the index refers to it.
-			for _, u := range p.Upstreams {
-				if up, ok := u.Has(st.Key); ok && up.Artefact != nil {
-					entry.Source = up.Source
-					if entry.Source == "" {
-						// The repository records where, never with
-						// whose credentials.
-						entry.Source = withoutUser(u.URL)
-					}
-					break
-				}
-			}
-		}
-		entries = append(entries, entry)
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("not built (run etk compile first): %s", strings.Join(missing, ", "))
+	entries, err := repository.CachedEntries(pl, c, p.Upstreams, f.copyUp)
+	if err != nil {
+		return err
 	}
 	tree, err := p.CompileTree(s.Tree.Sources)
 	if err != nil {
