@@ -284,4 +284,3 @@ func TestReferUpstream(t *testing.T) {
 		t.Error("a tampered upstream artefact was accepted")
 	}
 }
-
