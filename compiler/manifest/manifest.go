@@ -78,6 +78,30 @@ type Image struct {
 	Packages []string `yaml:"packages"`
 	// MaxLayers caps the image's layers (0: one per package).
 	MaxLayers int `yaml:"max_layers,omitempty"`
+	// Cmd is what the image runs (default: /sbin/init).
+	Cmd []string `yaml:"cmd,omitempty"`
+}
+
+// ImageFor is the image section as the profiles (in order) change it:
+// the last profile naming image packages decides them. A manifest without
+// an image section gives one of its name and version, with no packages.
+func (m *Manifest) ImageFor(profiles []*Profile) Image {
+	img := Image{}
+	if m.Image != nil {
+		img = *m.Image
+	}
+	for _, p := range profiles {
+		if len(p.Image) > 0 {
+			img.Packages = p.Image
+		}
+	}
+	if img.Name == "" {
+		img.Name = m.Name
+	}
+	if img.Version == "" {
+		img.Version = m.Version
+	}
+	return img
 }
 
 // Find walks up from dir to the first directory holding a manifest.

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"strconv"
 
+	"github.com/etk-build/etk/compiler/manifest"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/image"
 	"github.com/etk-build/etk/repository/oci"
@@ -55,41 +57,26 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		return usagef("image build needs -t REF or --layout DIR")
 	}
 	name, version, maxLayers := f.name, f.version, f.maxLayers
-	explicit := len(args) > 0
+	var cmdline []string
 	m, err := currentManifest()
 	if err != nil {
 		return err
 	}
 	if m != nil {
-		if img := m.Image; img != nil {
-			if len(args) == 0 {
-				args = img.Packages
-			}
-			if name == "" {
-				name = img.Name
-			}
-			if version == "" {
-				version = img.Version
-			}
-			if maxLayers == 0 {
-				maxLayers = img.MaxLayers
-			}
-		}
+		var profs []*manifest.Profile
 		for _, pn := range f.profiles {
 			prof, err := m.LoadProfile(pn)
 			if err != nil {
 				return &UsageError{err}
 			}
-			if len(prof.Image) > 0 && !explicit {
-				args = prof.Image
-			}
+			profs = append(profs, prof)
 		}
-		if name == "" {
-			name = m.Name
+		img := m.ImageFor(profs)
+		if len(args) == 0 {
+			args = img.Packages
 		}
-		if version == "" {
-			version = m.Version
-		}
+		name, version, maxLayers = cmp.Or(name, img.Name), cmp.Or(version, img.Version), cmp.Or(maxLayers, img.MaxLayers)
+		cmdline = img.Cmd
 	}
 	if len(args) == 0 {
 		return usagef("which packages? name them, or set image.packages in the manifest")
@@ -106,7 +93,7 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		return err
 	}
 	cfg := image.Config{Name: name, Version: version, Revision: strconv.FormatInt(repo.Snapshot.Revision, 10),
-		Created: sourceDateEpoch(), MaxLayers: maxLayers, Cmd: []string{"/sbin/init"}}
+		Created: sourceDateEpoch(), MaxLayers: maxLayers, Cmd: cmdline}
 	for _, p := range set {
 		l := image.Layer{ID: p.ID, Key: p.Key}
 		if p.Artefact != nil {

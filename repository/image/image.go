@@ -60,8 +60,9 @@ type Config struct {
 	// Created is the image's and its history's time (SOURCE_DATE_EPOCH);
 	// the zero Time means the Unix epoch.
 	Created time.Time
-	Env     []string
-	Cmd     []string
+	Env []string
+	// Cmd is what the image runs; nil is DefaultCmd, the OS's init.
+	Cmd []string
 	// Labels are added to Build's own, which they may not set.
 	Labels map[string]string
 	// Platform defaults to linux/amd64 (OS and Architecture each).
@@ -152,7 +153,7 @@ func configFile(cfg Config, layers []*layer) *v1.ConfigFile {
 		Created:      v1.Time{Time: created},
 		Config: v1.Config{
 			Env:    slices.Clone(cfg.Env),
-			Cmd:    slices.Clone(cfg.Cmd),
+			Cmd:    slices.Clone(cmd(cfg.Cmd)),
 			Labels: labels(cfg),
 		},
 		RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
@@ -279,4 +280,15 @@ func (i *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 		return partial.ConfigLayer(i)
 	}
 	return nil, fmt.Errorf("image: no layer %s", h)
+}
+
+// DefaultCmd is what an OS image runs when its Config says nothing: the
+// system's init, as a container of it and a booted system both start.
+var DefaultCmd = []string{"/sbin/init"}
+
+func cmd(c []string) []string {
+	if c == nil {
+		return DefaultCmd
+	}
+	return c
 }
