@@ -60,7 +60,7 @@ type Config struct {
 	// Created is the image's and its history's time (SOURCE_DATE_EPOCH);
 	// the zero Time means the Unix epoch.
 	Created time.Time
-	Env []string
+	Env     []string
 	// Cmd is what the image runs; nil is DefaultCmd, the OS's init.
 	Cmd []string
 	// Labels are added to Build's own, which they may not set.
