@@ -15,7 +15,7 @@ const module = "github.com/etk-build/etk"
 // owners: an import path and everything below it, and the only packages
 // that may import them directly.
 var owners = map[string][]string{
-	"github.com/docker/docker":                             {module + "/compiler/docker"},
+	"github.com/docker/docker":                             {module + "/compiler/build/docker"},
 	"github.com/google/go-containerregistry/pkg/v1/remote": {module + "/repository/oci"},
 	"github.com/spf13/cobra":                               {module + "/internal/cli"},
 	"github.com/schollz/progressbar":                       {module + "/internal/cli"},
