@@ -29,6 +29,10 @@ var neverBelow = [][2]string{
 	{module + "/compiler/...", module + "/repository/..."},
 	{module + "/compiler/...", module + "/project/..."},
 	{module + "/compiler/...", module + "/internal/cli/..."},
+	// The scheduler, the Backend interface and the decorators are not
+	// Docker's: a second backend plugs in without it.
+	{module + "/compiler/build", "github.com/docker/docker/..."},
+	{module + "/compiler/build/buildtest", "github.com/docker/docker/..."},
 	// Repositories: publishing, reading, installing.
 	{module + "/repository/...", module + "/project/..."},
 	{module + "/repository/...", module + "/internal/cli/..."},
