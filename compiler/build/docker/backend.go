@@ -84,6 +84,11 @@ var _ build.Backend = (*Backend)(nil)
 // Dockerfiles name exist, and writes its artefact to w. A build that
 // fails or is interrupted drops the images it made.
 func (b *Backend) Build(ctx context.Context, req *build.Request, w io.Writer) (*artifact.Metadata, error) {
+	if req.Log == nil {
+		r := *req
+		r.Log = func(string) {}
+		req = &r
+	}
 	s := req.Step
 	if err := b.buildImages(ctx, req, s, req.Context); err != nil {
 		b.dropImages(s)
