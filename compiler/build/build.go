@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/compiler/plan"
 )
 
@@ -26,6 +27,9 @@ type Outcome struct {
 	Digest   string
 	// Size is the artefact's size in bytes.
 	Size int64
+	// Entry is the step's entry in the local cache, for the decorators
+	// that act on it after the build (pushing it to a remote).
+	Entry *cache.Entry `json:"-"`
 }
 
 // EventKind names what happened to a step.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/etk-build/etk/compiler/build"
-	"github.com/etk-build/etk/compiler/builder"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/etk-build/etk/repository"
@@ -141,19 +141,20 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		return err
 	}
 	defer release()
-	opts := []builder.Option{builder.WithEpoch(sourceDateEpoch()), builder.WithTempDir(tmp)}
+	backend := docker.NewBackend(engine, s, docker.WithEpoch(sourceDateEpoch()), docker.WithTempDir(tmp))
+	var opts []build.Option
 	// A package whose key an upstream has is the upstream's: taken, not built.
 	for _, u := range p.Upstreams {
-		opts = append(opts, builder.WithRemote(u, false))
+		opts = append(opts, build.WithRemote(u, false))
 	}
 	if f.cacheRepo != "" {
 		remote, err := oci.NewCache(f.cacheRepo, oci.WithTransport(transport()))
 		if err != nil {
 			return &UsageError{err}
 		}
-		opts = append(opts, builder.WithRemote(remote, f.push))
+		opts = append(opts, build.WithRemote(remote, f.push))
 	}
-	b := builder.New(engine, c, pl, s, opts...)
+	b := build.New(backend, c, pl, s, opts...)
 	out := newReporter(io, f, c, len(steps))
 	sum, runErr := build.Run(ctx, pl, steps, b, build.Options{Jobs: f.jobs, KeepGoing: f.keepGoing, Listener: out.event})
 	out.close()

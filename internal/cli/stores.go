@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etk-build/etk/compiler/docker"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/httpstore"
 	"github.com/etk-build/etk/repository/oci"

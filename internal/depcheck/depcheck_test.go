@@ -15,7 +15,7 @@ const module = "github.com/etk-build/etk"
 // owners: an import path and everything below it, and the only packages
 // that may import them directly.
 var owners = map[string][]string{
-	"github.com/docker/docker":                             {module + "/compiler/docker"},
+	"github.com/docker/docker":                             {module + "/compiler/build/docker"},
 	"github.com/google/go-containerregistry/pkg/v1/remote": {module + "/repository/oci"},
 	"github.com/spf13/cobra":                               {module + "/internal/cli"},
 	"github.com/schollz/progressbar":                       {module + "/internal/cli"},
@@ -29,6 +29,10 @@ var neverBelow = [][2]string{
 	{module + "/compiler/...", module + "/repository/..."},
 	{module + "/compiler/...", module + "/project/..."},
 	{module + "/compiler/...", module + "/internal/cli/..."},
+	// The scheduler, the Backend interface and the decorators are not
+	// Docker's: a second backend plugs in without it.
+	{module + "/compiler/build", "github.com/docker/docker/..."},
+	{module + "/compiler/build/buildtest", "github.com/docker/docker/..."},
 	// Repositories: publishing, reading, installing.
 	{module + "/repository/...", module + "/project/..."},
 	{module + "/repository/...", module + "/internal/cli/..."},

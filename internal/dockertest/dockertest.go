@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etk-build/etk/compiler/docker"
+	"github.com/etk-build/etk/compiler/build/docker"
 )
 
 // BaseImage is the busybox image .ci/services base-image makes.

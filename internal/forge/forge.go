@@ -19,7 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/etk-build/etk/compiler/artifact"
-	"github.com/etk-build/etk/compiler/builder"
+	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/compiler/spec"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/dir"
@@ -232,7 +232,7 @@ func Publish(ctx context.Context, root string, key index.PrivateKey, name string
 	defer os.RemoveAll(tmp)
 	var entries []repository.Entry
 	for i, p := range pkgs {
-		m := &builder.Metadata{Format: builder.MetadataFormat, ID: p.ID(), Category: p.Category, Name: p.Name, Version: p.Version,
+		m := &build.Metadata{Format: build.MetadataFormat, ID: p.ID(), Category: p.Category, Name: p.Name, Version: p.Version,
 			Key: fmt.Sprintf("%x", sha256.Sum256([]byte(p.ID()+string(p.Artefact))))}
 		for _, r := range p.Requires {
 			cat, n, _ := strings.Cut(r, "/")

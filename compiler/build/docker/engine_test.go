@@ -7,7 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/etk-build/etk/compiler/docker"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/internal/dockertest"
 )
 

@@ -1,4 +1,4 @@
-package builder_test
+package docker_test
 
 import (
 	"context"
@@ -11,9 +11,8 @@ import (
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/build"
-	"github.com/etk-build/etk/compiler/builder"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/compiler/cache"
-	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 	"github.com/etk-build/etk/internal/dockertest"
@@ -135,7 +134,7 @@ func compile(t *testing.T, e *docker.Engine, dir, cacheDir string, keepGoing boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := builder.New(e, c, p, s, builder.WithTempDir(t.TempDir()))
+	b := build.New(docker.NewBackend(e, s, docker.WithTempDir(t.TempDir())), c, p, s)
 	sum, err := build.Run(ctx, p, p.Steps, b, build.Options{Jobs: 2, KeepGoing: keepGoing})
 	keys := map[string]string{}
 	for _, st := range p.Steps {
@@ -268,7 +267,7 @@ func TestDockerFailingStep(t *testing.T) {
 }
 
 func digest(t *testing.T, e *cache.Entry) string {
-	var m builder.Metadata
+	var m build.Metadata
 	if err := e.ReadMetadata(&m); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package builder_test
+package build_test
 
 import (
 	"context"
@@ -8,30 +8,21 @@ import (
 	"testing"
 
 	"github.com/etk-build/etk/compiler"
+	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/build"
-	"github.com/etk-build/etk/compiler/builder"
 	"github.com/etk-build/etk/compiler/cache"
-	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 	"github.com/etk-build/etk/internal/synth"
 )
 
-// noEngine fails every call: a compile where everything is cached must not
-// reach the engine.
-type noEngine struct{}
+// noBackend fails every build: a compile where everything is cached must
+// not reach the backend.
+type noBackend struct{}
 
-var errEngine = errors.New("the engine was called")
-
-func (noEngine) Inspect(context.Context, string) (docker.ImageInfo, error) {
-	return docker.ImageInfo{}, errEngine
+func (noBackend) Build(context.Context, *build.Request, io.Writer) (*artifact.Metadata, error) {
+	return nil, errors.New("the backend was called")
 }
-func (noEngine) Build(context.Context, docker.BuildRequest, func(string)) (string, error) {
-	return "", errEngine
-}
-func (noEngine) Save(context.Context, string, string) (string, error) { return "", errEngine }
-func (noEngine) Import(context.Context, io.Reader, string) error      { return errEngine }
-func (noEngine) Remove(context.Context, string) error                 { return errEngine }
 
 // BenchmarkNoopCompile1k is a whole `etk compile` of a 1,000-package tree
 // whose every key is cached: load, plan, and a cache hit per package.
@@ -62,7 +53,7 @@ func BenchmarkNoopCompile1k(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := w.WriteMetadata(builder.NewMetadata(st, nil)); err != nil {
+				if err := w.WriteMetadata(build.NewMetadata(st, nil)); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := w.Commit(); err != nil {
@@ -70,7 +61,7 @@ func BenchmarkNoopCompile1k(b *testing.B) {
 				}
 			}
 		}
-		sum, err := build.Run(ctx, p, p.Steps, builder.New(noEngine{}, c, p, s), build.Options{})
+		sum, err := build.Run(ctx, p, p.Steps, build.New(noBackend{}, c, p, s), build.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

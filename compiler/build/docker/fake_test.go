@@ -1,7 +1,8 @@
-package builder_test
+package docker_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"sync"
@@ -10,12 +11,13 @@ import (
 
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/build"
-	"github.com/etk-build/etk/compiler/builder"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/compiler/cache"
-	"github.com/etk-build/etk/compiler/docker"
 	"github.com/etk-build/etk/compiler/tree"
 	"github.com/etk-build/etk/compiler/values"
 )
+
+var errEngine = errors.New("the engine was called")
 
 // interrupted is an engine whose builds are cancelled (Ctrl-C) after the
 // builder image was made.
@@ -61,7 +63,7 @@ func TestInterruptedBuildDropsItsImages(t *testing.T) {
 	p, _ := s.Plan(ctx, s.Graph.Nodes)
 	c, _ := cache.Open(t.TempDir())
 	e := &interrupted{}
-	_, err := build.Run(ctx, p, p.Steps, builder.New(e, c, p, s), build.Options{})
+	_, err := build.Run(ctx, p, p.Steps, build.New(docker.NewBackend(e, s), c, p, s), build.Options{})
 	if err == nil {
 		t.Fatal("the interrupted build succeeded")
 	}

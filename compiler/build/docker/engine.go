@@ -56,7 +56,8 @@ func New() (*Engine, error) {
 	return &Engine{c: c}, nil
 }
 
-// NewWithClient wraps a client (a fake in tests).
+// NewWithClient wraps a client set up otherwise than from the
+// environment.
 func NewWithClient(c Client) *Engine { return &Engine{c: c} }
 
 // ErrNotFound is returned for images the engine does not have.
