@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/etk-build/etk/compiler"
-	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/spf13/cobra"

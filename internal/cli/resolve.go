@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/etk-build/etk/compiler"
-	"github.com/etk-build/etk/compiler/docker"
+	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/spf13/cobra"
 )
 

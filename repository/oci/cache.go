@@ -109,7 +109,7 @@ type config struct {
 	ID  string `json:"id"`
 }
 
-// metadata is what this package reads of compiler/builder.Metadata.
+// metadata is what this package reads of compiler/build.Metadata.
 type metadata struct {
 	ID       string `json:"id"`
 	Key      string `json:"key"`

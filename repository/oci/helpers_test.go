@@ -62,7 +62,7 @@ func artefactBytes(seed uint64, n int) []byte {
 	return b
 }
 
-// testMetadata has the shape of compiler/builder.Metadata.
+// testMetadata has the shape of compiler/build.Metadata.
 type testMetadata struct {
 	Format      string        `json:"format"`
 	ID          string        `json:"id"`
