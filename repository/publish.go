@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etk-build/etk/compiler/spec"
+	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/repository/index"
 )
 
@@ -55,24 +55,6 @@ type Result struct {
 	Uploaded  int  // blobs uploaded (the rest were there)
 }
 
-// metadata is what publishing reads of a package's metadata.json.
-type metadata struct {
-	ID          string     `json:"id"`
-	Category    string     `json:"category"`
-	Name        string     `json:"name"`
-	Version     string     `json:"version"`
-	Key         string     `json:"key"`
-	Hidden      bool       `json:"hidden"`
-	Description string     `json:"description"`
-	Requires    []spec.Ref `json:"requires"`
-	Conflicts   []spec.Ref `json:"conflicts"`
-	Provides    []spec.Ref `json:"provides"`
-	Artefact    *struct {
-		Digest string `json:"digest"`
-		Size   int64  `json:"size"`
-	} `json:"artefact"`
-}
-
 // maxTries bounds how often a publisher retries after losing the race
 // for latest; maxRevisionSkip how many taken revisions it steps over.
 const (
@@ -102,7 +84,7 @@ func Publish(ctx context.Context, s Store, entries []Entry, o PublishOptions) (*
 	res := &Result{}
 	idx := &index.Index{Format: index.IndexFormat, Name: o.Name}
 	for _, e := range entries {
-		var m metadata
+		var m build.Metadata
 		if err := json.Unmarshal(e.Metadata, &m); err != nil {
 			return nil, fmt.Errorf("publish: metadata: %w", err)
 		}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/etk-build/etk/compiler/artifact"
 	"github.com/etk-build/etk/compiler/spec"
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/index"
@@ -210,33 +208,9 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 // installPackage reads what the installer needs from a package's verified
 // metadata.
 func installPackage(ctx context.Context, repo *repository.Repo, p index.Package) (install.Package, error) {
-	rc, err := repo.Fetch(ctx, p.Metadata)
+	m, err := repo.PackageMetadata(ctx, p)
 	if err != nil {
-		return install.Package{}, fmt.Errorf("%s: %w", p.ID, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
-	}
-	var m struct {
-		ID       string             `json:"id"`
-		Key      string             `json:"key"`
-		Finalize *spec.Finalize     `json:"finalize"`
-		Artefact *artifact.Metadata `json:"artefact"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return install.Package{}, fmt.Errorf("%s: metadata: %w", p.ID, err)
-	}
-	// The index and the metadata are signed together; they must agree
-	// on what the artefact is, or one of them was made for another.
-	switch {
-	case m.ID != p.ID || m.Key != p.Key:
-		return install.Package{}, fmt.Errorf("%s: its metadata is of %s (key %.12s), not of the indexed package (key %.12s)", p.ID, m.ID, m.Key, p.Key)
-	case (p.Artefact == nil) != (m.Artefact == nil):
-		return install.Package{}, fmt.Errorf("%s: the index and the metadata disagree on whether it has an artefact", p.ID)
-	case p.Artefact != nil && (p.Artefact.Digest != m.Artefact.Digest || p.Artefact.Size != m.Artefact.Size):
-		return install.Package{}, fmt.Errorf("%s: %w: the index names artefact %s (%d bytes), its metadata %s (%d bytes)", p.ID, artifact.ErrMismatch, p.Artefact.Digest, p.Artefact.Size, m.Artefact.Digest, m.Artefact.Size)
+		return install.Package{}, err
 	}
 	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key, Artefact: m.Artefact}
 	if m.Finalize != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/compiler/cache"
 	"github.com/etk-build/etk/internal/network"
 	"github.com/etk-build/etk/repository/index"
@@ -109,16 +110,6 @@ type config struct {
 	ID  string `json:"id"`
 }
 
-// metadata is what this package reads of compiler/build.Metadata.
-type metadata struct {
-	ID       string `json:"id"`
-	Key      string `json:"key"`
-	Artefact *struct {
-		Digest string
-		Size   int64
-	} `json:"artefact"`
-}
-
 // Fetch looks key up. When it is there, Fetch downloads the artefact (if
 // any) to w.ArtefactPath() and then writes the metadata, byte for byte as
 // pushed, and returns true; committing w is left to the caller. When it is
@@ -150,7 +141,7 @@ func (c *Cache) fetch(ctx context.Context, key string, w *cache.Writer) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("metadata: %w", err)
 	}
-	var md metadata
+	var md build.Metadata
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return false, fmt.Errorf("%w: metadata: %v", ErrBadArtifact, err)
 	}
@@ -308,7 +299,7 @@ func (c *Cache) push(ctx context.Context, e *cache.Entry) error {
 	if err != nil {
 		return err
 	}
-	var md metadata
+	var md build.Metadata
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
@@ -364,7 +355,7 @@ func (c *Cache) push(ctx context.Context, e *cache.Entry) error {
 // artefactLayer is the artefact file as a layer, read from disk when
 // uploaded. Its digest comes from the metadata when there (the registry
 // checks it on upload), else from reading the file.
-func artefactLayer(path string, md *metadata) (v1.Layer, error) {
+func artefactLayer(path string, md *build.Metadata) (v1.Layer, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err

@@ -69,9 +69,13 @@ type testMetadata struct {
 	Name        string        `json:"name"`
 	Version     string        `json:"version"`
 	Key         string        `json:"key"`
-	Inputs      []string      `json:"inputs"`
+	Inputs      []testInput   `json:"inputs"`
 	Description string        `json:"description,omitempty"`
 	Artefact    *testArtefact `json:"artefact,omitempty"`
+}
+
+type testInput struct {
+	Kind, Name, Digest string
 }
 
 type testArtefact struct {
@@ -94,7 +98,7 @@ func newEntry(t *testing.T, dir, key, id string, artefact []byte) *cache.Entry {
 	defer w.Abort()
 	md := testMetadata{
 		Format: "etk-package/v1", ID: id, Name: id, Version: "1.0", Key: key,
-		Inputs: []string{"spec sha256:00"},
+		Inputs: []testInput{{Kind: "spec", Name: id, Digest: "sha256:00"}},
 		// Characters encoding/json escapes, to check the bytes survive.
 		Description: "tools <for> A & B",
 	}
