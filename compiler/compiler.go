@@ -148,11 +148,6 @@ func (s *Session) Render(p *plan.Plan, st *plan.Step) (builder, pkg []byte, ok b
 	return builder, pkg, err == nil, err
 }
 
-// Dockerfiles renders the builder and package Dockerfiles of a step.
-func (s *Session) Dockerfiles(p *plan.Plan, st *plan.Step) (builder, pkg []byte, ok bool, err error) {
-	return s.Render(p, st)
-}
-
 // Context returns the file system holding a step's build context and the
 // context files in it.
 func (s *Session) Context(st *plan.Step) (fs.FS, []string) {

@@ -31,7 +31,7 @@ type Images interface {
 // *compiler.Session is one. The backend renders the step it builds and,
 // when the engine lost the image of an input, that input's.
 type Renderer interface {
-	Dockerfiles(p *plan.Plan, s *plan.Step) (builder, pkg []byte, ok bool, err error)
+	Render(p *plan.Plan, s *plan.Step) (builder, pkg []byte, ok bool, err error)
 	Context(s *plan.Step) (fs.FS, []string)
 }
 
@@ -119,7 +119,7 @@ func (b *Backend) buildImages(ctx context.Context, req *build.Request, s *plan.S
 	if err := b.inputs(ctx, req, s); err != nil {
 		return err
 	}
-	builderDF, pkgDF, _, err := b.render.Dockerfiles(req.Plan, s)
+	builderDF, pkgDF, _, err := b.render.Render(req.Plan, s)
 	if err != nil {
 		return err
 	}
