@@ -1,6 +1,8 @@
-// Package oci owns etk's build cache shared through an OCI registry: one
-// artifact per build key, pushed from and fetched into the local cache
-// (compiler/cache). It is the only package that talks to registries
+// Package oci owns everything etk keeps in OCI registries: the build cache
+// shared through a registry (one artifact per build key, pushed from and
+// fetched into the local cache, compiler/cache), the registry backend of
+// repositories (Store: blobs, and references as tagged artifacts), and
+// pushing OS images. It is the only package that talks to registries
 // through go-containerregistry's remote package.
 //
 // # Artifact
