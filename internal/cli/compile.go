@@ -94,9 +94,7 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 && p.Manifest != nil {
-		args = p.Manifest.Targets
-	}
+	args = p.Targets(args)
 	engine, err := dockerEngine(ctx)
 	if err != nil {
 		return fmt.Errorf("compile needs a Docker engine (DOCKER_HOST, else the local socket): %w", err)
@@ -123,15 +121,8 @@ func (f *compileFlags) run(ctx context.Context, io *streams, args []string) erro
 		if err != nil {
 			return err
 		}
-		steps = nil
-		for _, n := range named {
-			st := pl.Step(n)
-			for _, d := range st.Deps {
-				if _, ok := c.Get(d.Key); !ok {
-					return fmt.Errorf("--only-target: %s needs %s, which is not in the cache", st.ID, d.ID)
-				}
-			}
-			steps = append(steps, st)
+		if steps, err = build.OnlyTargets(pl, named, c); err != nil {
+			return fmt.Errorf("--only-target: %w", err)
 		}
 	}
 	// Image saves and spools go to a folder of this run's, which the
@@ -192,7 +183,7 @@ func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache, ups []*reposito
 		for _, s := range l {
 			status := "cached"
 			if _, ok := c.Get(s.Key); !ok {
-				status = "build: " + whyRebuild(c, s)
+				status = "build: " + build.WhyRebuild(c, s)
 				for _, u := range ups {
 					if p, ok := u.Has(s.Key); ok {
 						status = "upstream " + u.Name + " (" + p.ID + ")"
@@ -204,67 +195,6 @@ func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache, ups []*reposito
 		}
 	}
 	return w.Flush()
-}
-
-// whyRebuild names the inputs that changed since the last recorded build
-// of the package.
-func whyRebuild(c *cache.Cache, s *plan.Step) string {
-	h, ok := c.LastHistory(s.Pkg().Category, s.Pkg().Name)
-	if !ok {
-		return "never built"
-	}
-	// The spec input is named after the package's version; a version
-	// bump is said once, on its own.
-	id := func(in plan.Input) string {
-		if in.Kind == "spec" {
-			return in.Kind
-		}
-		return in.Kind + "\x00" + in.Name
-	}
-	old := map[string]string{}
-	for _, in := range h.Inputs {
-		old[id(plan.Input(in))] = in.Digest
-	}
-	seen := map[string]bool{}
-	var changed []string
-	for _, in := range s.Inputs {
-		k := id(in)
-		seen[k] = true
-		d, had := old[k]
-		switch {
-		case !had:
-			changed = append(changed, "new "+describe(in))
-		case d != in.Digest:
-			changed = append(changed, "changed "+describe(in))
-		}
-	}
-	for _, in := range h.Inputs {
-		if !seen[id(plan.Input(in))] {
-			changed = append(changed, "removed "+describe(plan.Input(in)))
-		}
-	}
-	if h.ID != s.ID {
-		changed = append([]string{"version " + strings.TrimPrefix(h.ID, s.Pkg().PackageName()+"@") + " → " + s.Pkg().Version}, changed...)
-	}
-	if len(changed) == 0 {
-		return "cache entry missing"
-	}
-	return strings.Join(changed, ", ")
-}
-
-func describe(in plan.Input) string {
-	switch in.Kind {
-	case "file", "symlink":
-		name, _, _ := strings.Cut(in.Name, " ")
-		return "file " + name
-	case "spec":
-		return "spec (values or build.yaml)"
-	case "image":
-		return "base image " + in.Name
-	case "requires", "copy", "final":
-		return "input " + in.Name
-	}
-	return in.Kind + " " + in.Name
 }
 
 // reporter shows a run: progress, logs, events.
