@@ -99,7 +99,7 @@ func (f *imageFlags) run(ctx context.Context, out *streams, args []string) error
 		if p.Artefact != nil {
 			pkg := p
 			l.Artefact = func() (io.ReadCloser, error) { return repo.FetchArtefact(ctx, pkg) }
-			ip, err := installPackage(ctx, repo, p)
+			ip, err := repo.InstallPackage(ctx, p)
 			if err != nil {
 				return err
 			}

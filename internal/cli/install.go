@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -123,11 +122,6 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 		return fmt.Errorf("%s: %w", f.url, err)
 	}
 	repo.OpenSource = openStore
-	resolved, err := repository.ResolveSet(repo.Index, args)
-	if err != nil {
-		return err
-	}
-	set := resolved.Packages
 	// Warnings (world-writable files, device nodes skipped) go to stderr.
 	logger := slog.New(slog.NewTextHandler(out.errOut, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey {
@@ -149,74 +143,15 @@ func (f *installFlags) run(ctx context.Context, out *streams, args []string) err
 	if err != nil {
 		return err
 	}
-	// The root remembers the newest revision of each repository it
-	// trusted: an older one, or another repository, is refused unless
-	// the flags say otherwise.
-	loc, keys := location(f.url), trustedSigners(trust, repo.Signers)
-	err = root.Seen(ctx, func(st *seen.State) error {
-		if err := st.CheckRepository(ctx, store, loc, repo.Snapshot, keys, f.history.allow()); err != nil {
-			return f.history.hint(err)
-		}
-		return st.RememberRepository(loc, repo.Snapshot, keys, f.history.allow())
+	res, err := repository.Install(ctx, repo, root, args, repository.InstallOptions{
+		Location: location(f.url), Signers: trustedSigners(trust, repo.Signers), Allow: f.history.allow(),
+		NoFinalize: f.noFinalize, Progress: func(id string) { fmt.Fprintf(out.errOut, "installed %s\n", id) },
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.url, err)
+		return fmt.Errorf("%s: %w", f.url, f.history.hint(err))
 	}
-	have := map[string]string{}
-	if installed, err := root.Installed(); err == nil {
-		for _, ip := range installed {
-			have[ip.ID] = ip.Key
-		}
-	}
-	var pkgs []install.Package
-	for _, p := range set {
-		if have[p.ID] == p.Key {
-			continue // the same build is installed: nothing to do, nothing to finalize
-		}
-		ip, err := installPackage(ctx, repo, p)
-		if err != nil {
-			return err
-		}
-		// What the package needs, it was built on: its artefact may
-		// change their files (a user in /etc/passwd, say).
-		ip.Replaces = resolved.Needs[p.ID]
-		var art io.ReadCloser
-		if p.Artefact != nil {
-			if art, err = repo.FetchArtefact(ctx, p); err != nil {
-				return fmt.Errorf("%s: %w", p.ID, err)
-			}
-		}
-		err = root.Install(ctx, ip, art)
-		if art != nil {
-			art.Close()
-		}
-		if err != nil {
-			return err
-		}
-		pkgs = append(pkgs, ip)
-		fmt.Fprintf(out.errOut, "installed %s\n", p.ID)
-	}
-	if !f.noFinalize {
-		if err := root.Finalize(ctx, pkgs); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out.errOut, "%d package(s) installed, %d already there, in %s (revision %d of %s)\n", len(pkgs), len(set)-len(pkgs), f.root, repo.Snapshot.Revision, repo.Snapshot.Name)
+	fmt.Fprintf(out.errOut, "%d package(s) installed, %d already there, in %s (revision %d of %s)\n", len(res.Installed), res.Already, f.root, repo.Snapshot.Revision, repo.Snapshot.Name)
 	return nil
-}
-
-// installPackage reads what the installer needs from a package's verified
-// metadata.
-func installPackage(ctx context.Context, repo *repository.Repo, p index.Package) (install.Package, error) {
-	m, err := repo.PackageMetadata(ctx, p)
-	if err != nil {
-		return install.Package{}, err
-	}
-	ip := install.Package{ID: p.ID, Category: p.Category, Name: p.Name, Version: p.Version, Key: p.Key, Artefact: m.Artefact}
-	if m.Finalize != nil {
-		ip.Finalize, ip.Shell = m.Finalize.Install, m.Finalize.Shell
-	}
-	return ip, nil
 }
 
 func newUninstallCmd(io *streams) *cobra.Command {
