@@ -101,7 +101,7 @@ func newKeygenCmd(io *streams) *cobra.Command {
 		Use:   "keygen",
 		Short: "Make an ed25519 signing key pair: FILE (private, 0600) and FILE.pub",
 		Example: `  etk repo keygen -o /tmp/etk-example.key
-  etk publish --sign-key /tmp/etk-example.key --to /tmp/etk-example-repo`,
+  etk publish --sign-key /tmp/etk-example.key --to /tmp/etk-example-repo --force`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
