@@ -1,6 +1,10 @@
 package index
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/etk-build/etk/compiler/artifact"
+)
 
 // Errors, checked with errors.Is. The errors Verify and the decoders return
 // carry a longer message that says what happened and what to do; these
@@ -11,7 +15,7 @@ var (
 	ErrMalformed = errors.New("malformed")
 	// ErrDigestMismatch: a blob's bytes are not the ones its digest and
 	// size name.
-	ErrDigestMismatch = errors.New("digest mismatch")
+	ErrDigestMismatch = artifact.ErrDigestMismatch
 	// ErrUnsigned: a signed envelope carries no signature.
 	ErrUnsigned = errors.New("unsigned")
 	// ErrUntrusted: fewer trusted keys signed a snapshot than the trust

@@ -1,6 +1,10 @@
 package install
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/etk-build/etk/compiler/artifact"
+)
 
 // Errors, checked with errors.Is. An artefact that does not follow the
 // format fails with artifact.ErrBadArtefact instead (wrapping
@@ -10,7 +14,7 @@ var (
 	// ErrUnsafePath: writing or removing a path would leave the root:
 	// an element of it is a symlink (planted in the root or written by
 	// the artefact), or a name is not clean.
-	ErrUnsafePath = errors.New("unsafe path")
+	ErrUnsafePath = artifact.ErrUnsafePath
 	// ErrConflict: an artefact writes a path that another installed
 	// package owns, and the Root does not AllowReplace.
 	ErrConflict = errors.New("file conflict")
