@@ -262,7 +262,7 @@ func TestReferUpstream(t *testing.T) {
 	if _, err := repo.FetchArtefact(ctx, p); err == nil {
 		t.Error("fetched from a source without knowing how to open it")
 	}
-	repo.OpenSource = func(url string) (repository.Store, error) { return dir.Open(url) }
+	repo.OpenSource = func(url string) (repository.ReadOnlyStore, error) { return dir.Open(url) }
 	rc, err := repo.FetchArtefact(ctx, p)
 	if err != nil {
 		t.Fatal(err)
