@@ -235,7 +235,13 @@ func (s *Store) putBlob(ctx context.Context, digest string, size int64, r io.Rea
 		if err != nil {
 			return err
 		}
-		// One byte past the size, to tell a longer source.
+		// A longer source is refused here: the upload sends size bytes,
+		// and a registry may take them (they have the digest) before
+		// the byte past them fails the request.
+		if n, _ := ra.ReadAt(make([]byte, 1), off+size); n > 0 {
+			return fmt.Errorf("content is longer than %d bytes", size)
+		}
+		// One byte past the size, to tell a source that grows.
 		src = io.NewSectionReader(ra, off, size+1)
 	} else {
 		// Spare a copy of what the registry has.

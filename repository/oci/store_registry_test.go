@@ -35,11 +35,11 @@ func needRegistry(t *testing.T) {
 
 // newRealStore is a store in a new repository of the real registry,
 // etk-test/<prefix>-<random>, whose manifests are deleted afterwards.
-func newRealStore(t *testing.T, prefix string) *Store {
+func newRealStore(t *testing.T, prefix string, opts ...Option) *Store {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
-	s := newTestStore(t, realRegistry+"/etk-test/"+prefix+"-"+hex.EncodeToString(b[:]))
+	s := newTestStore(t, realRegistry+"/etk-test/"+prefix+"-"+hex.EncodeToString(b[:]), opts...)
 	t.Cleanup(func() {
 		// Leave the registry as found, but for blobs: 2.8
 		// collects those only offline. Deleting needs
