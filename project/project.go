@@ -57,7 +57,7 @@ type Options struct {
 	Getenv func(string) string
 	// OpenStore opens a repository URL, for upstreams. Required when the
 	// manifest extends upstreams.
-	OpenStore func(url string) (repository.Store, error)
+	OpenStore func(url string) (repository.ReadOnlyStore, error)
 	// Logger receives what is worth saying but not an error.
 	Logger *slog.Logger
 }

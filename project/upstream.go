@@ -76,7 +76,7 @@ func (p *Project) loadUpstreams(ctx context.Context) error {
 
 // OpenUpstream verifies revision rev (0: latest) of an upstream of m and
 // returns it with the digest of its signed snapshot, and its store.
-func OpenUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64, open func(string) (repository.Store, error)) (*repository.Upstream, string, repository.Store, error) {
+func OpenUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64, open func(string) (repository.ReadOnlyStore, error)) (*repository.Upstream, string, repository.ReadOnlyStore, error) {
 	if len(u.Trust) == 0 {
 		return nil, "", nil, fmt.Errorf("upstream %s: no trusted keys (extends: trust:)", u.Name)
 	}

@@ -17,7 +17,7 @@ func ChannelRef(name string) string { return "channels/" + name }
 // ReadChannel reads and verifies a channel; ErrNotFound when there is none.
 // Whether it is older than one the reader saw is repository/seen's
 // question.
-func ReadChannel(ctx context.Context, s Store, t index.Trust, name string) (*index.Channel, error) {
+func ReadChannel(ctx context.Context, s ReadOnlyStore, t index.Trust, name string) (*index.Channel, error) {
 	if !channelRE.MatchString(name) {
 		return nil, fmt.Errorf("channel name %q: lower-case letters, digits, '.', '_' and '-'", name)
 	}

@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"github.com/etk-build/etk/repository"
-	"github.com/etk-build/etk/repository/dir"
 	"github.com/etk-build/etk/repository/index"
 )
 
 func TestChannels(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { testChannels(t, st.open(t)) })
+	}
+}
+
+func testChannels(t *testing.T, s repository.Store) {
 	ctx := context.Background()
-	s, _ := dir.Open(t.TempDir())
 	k, trust := key(t)
 	entry := func(v string) index.ChannelEntry {
 		return index.ChannelEntry{Version: v, Image: "r/os:" + v, Digest: "sha256:" + v, Published: time.Unix(1, 0).UTC()}

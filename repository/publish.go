@@ -234,7 +234,7 @@ func putFile(ctx context.Context, s Store, b index.Blob, path string) (int, erro
 }
 
 // latest reads and verifies the latest snapshot, if any.
-func latest(ctx context.Context, s Store, t index.Trust) ([]byte, *index.Snapshot, error) {
+func latest(ctx context.Context, s ReadOnlyStore, t index.Trust) ([]byte, *index.Snapshot, error) {
 	b, err := getRef(ctx, s, LatestRef)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, nil
@@ -262,8 +262,8 @@ type Repo struct {
 	Signers []string
 	// OpenSource opens the repository a package's Source names; without
 	// it, packages kept elsewhere cannot be fetched.
-	OpenSource func(url string) (Store, error)
-	store      Store
+	OpenSource func(url string) (ReadOnlyStore, error)
+	store      ReadOnlyStore
 }
 
 // FetchArtefact opens a package's artefact, from this repository or from
@@ -301,7 +301,7 @@ func (r *Repo) FetchArtefact(ctx context.Context, p index.Package) (io.ReadClose
 // Open reads the latest revision (rev 0) or revision rev of a repository,
 // verifying its signature (with t) before it trusts any other byte, and
 // the index against the digest the snapshot names.
-func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error) {
+func Open(ctx context.Context, s ReadOnlyStore, t index.Trust, rev int64) (*Repo, error) {
 	name := LatestRef
 	if rev > 0 {
 		name = RevisionRef(rev)
@@ -345,7 +345,7 @@ func Open(ctx context.Context, s Store, t index.Trust, rev int64) (*Repo, error)
 }
 
 // Store is the store the revision was read from.
-func (r *Repo) Store() Store { return r.store }
+func (r *Repo) Store() ReadOnlyStore { return r.store }
 
 // Fetch opens a blob of the repository, verified as it is read: the
 // reader fails at its end when the content does not match b, as soon as
@@ -369,7 +369,7 @@ func (r *Repo) Fetch(ctx context.Context, b index.Blob) (io.ReadCloser, error) {
 // getRef reads a reference, refusing one past index.MaxRefSize whatever
 // the store: every store bounds its reads, this says so once more for a
 // Store implemented elsewhere.
-func getRef(ctx context.Context, s Store, name string) ([]byte, error) {
+func getRef(ctx context.Context, s ReadOnlyStore, name string) ([]byte, error) {
 	b, err := s.GetRef(ctx, name)
 	if err != nil {
 		return nil, err

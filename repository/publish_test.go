@@ -17,6 +17,7 @@ import (
 	"github.com/etk-build/etk/repository"
 	"github.com/etk-build/etk/repository/dir"
 	"github.com/etk-build/etk/repository/index"
+	"github.com/etk-build/etk/repository/memstore"
 )
 
 // entries makes n fake built packages with artefact files.
@@ -135,9 +136,30 @@ func TestInterruptedPublish(t *testing.T) {
 	}
 }
 
+// stores are the writable stores publishing is tested on: the logic
+// must not depend on which.
+var stores = []struct {
+	name string
+	open func(t *testing.T) repository.Store
+}{
+	{"memstore", func(*testing.T) repository.Store { return memstore.New() }},
+	{"dir", func(t *testing.T) repository.Store {
+		s, err := dir.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}},
+}
+
 func TestConcurrentPublishers(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { testConcurrentPublishers(t, st.open(t)) })
+	}
+}
+
+func testConcurrentPublishers(t *testing.T, s repository.Store) {
 	ctx := context.Background()
-	s, _ := dir.Open(t.TempDir())
 	k, trust := key(t)
 	var wg sync.WaitGroup
 	revs := make([]int64, 4)
@@ -262,7 +284,7 @@ func TestReferUpstream(t *testing.T) {
 	if _, err := repo.FetchArtefact(ctx, p); err == nil {
 		t.Error("fetched from a source without knowing how to open it")
 	}
-	repo.OpenSource = func(url string) (repository.Store, error) { return dir.Open(url) }
+	repo.OpenSource = func(url string) (repository.ReadOnlyStore, error) { return dir.Open(url) }
 	rc, err := repo.FetchArtefact(ctx, p)
 	if err != nil {
 		t.Fatal(err)

@@ -58,13 +58,15 @@ image, pinned by digest.`,
 					}
 				}
 			}
-			for _, url := range to {
-				s, err := openStore(url)
-				if err != nil {
+			stores := make([]repository.Store, len(to))
+			for i, url := range to {
+				if stores[i], err = openWritableStore(url); err != nil {
 					return err
 				}
+			}
+			for i, url := range to {
 				e := index.ChannelEntry{Version: version, Image: ref, Digest: digest, Revision: revision, Published: sourceDateEpochOrNow().Truncate(time.Second)}
-				c, err := repository.PublishChannel(cmd.Context(), s, key, name, channel, e)
+				c, err := repository.PublishChannel(cmd.Context(), stores[i], key, name, channel, e)
 				if err != nil {
 					return fmt.Errorf("%s: %w", shown(url), err)
 				}

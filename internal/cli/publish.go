@@ -89,6 +89,14 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if name == "" {
 		return usagef("the repository needs a name: --name")
 	}
+	// Every destination is opened before any work, so that one that
+	// cannot be written to is said at once.
+	stores := make([]repository.Store, len(to))
+	for i, url := range to {
+		if stores[i], err = openWritableStore(url); err != nil {
+			return err
+		}
+	}
 	c, err := cache.Open(f.cacheDir)
 	if err != nil {
 		return err
@@ -116,12 +124,8 @@ func (f *publishFlags) run(ctx context.Context, io *streams, args []string) erro
 	if err != nil {
 		return err
 	}
-	for _, url := range to {
-		store, err := openStore(url)
-		if err != nil {
-			return err
-		}
-		res, err := repository.Publish(ctx, store, entries, repository.PublishOptions{
+	for i, url := range to {
+		res, err := repository.Publish(ctx, stores[i], entries, repository.PublishOptions{
 			Name: name, Key: key, Time: sourceDateEpochOrNow(), TTL: f.ttl, Force: f.force,
 			Tree: tree, TreeMediaType: compiletree.MediaType,
 		})

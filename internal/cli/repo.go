@@ -17,17 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openStore opens the repository a URL names.
-func openStore(url string) (repository.Store, error) {
-	switch {
-	case strings.HasPrefix(url, "file://"):
-		return dir.Open(strings.TrimPrefix(url, "file://"))
-	case strings.Contains(url, "://"):
-		return openRemoteStore(url)
-	}
-	return dir.Open(url)
-}
-
 // repoFlags select a repository to read and the keys to trust.
 type repoFlags struct {
 	url   string

@@ -9,18 +9,32 @@ import (
 
 	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/repository"
+	"github.com/etk-build/etk/repository/dir"
 	"github.com/etk-build/etk/repository/httpstore"
 	"github.com/etk-build/etk/repository/oci"
 )
 
-// openRemoteStore opens a repository URL with a scheme.
-func openRemoteStore(url string) (repository.Store, error) {
-	scheme, rest, _ := strings.Cut(url, "://")
-	switch scheme {
-	case "oci":
-		return oci.NewStore(rest, oci.WithTransport(transport()))
-	case "http", "https":
+// openStore opens the repository a URL names, to read it.
+func openStore(url string) (repository.ReadOnlyStore, error) {
+	if scheme, _, ok := strings.Cut(url, "://"); ok && (scheme == "http" || scheme == "https") {
 		return httpstore.New(url, &http.Client{Transport: transport()})
+	}
+	return openWritableStore(url)
+}
+
+// openWritableStore opens the repository a URL names, to publish to it:
+// a folder or an OCI registry; a web server is only read.
+func openWritableStore(url string) (repository.Store, error) {
+	scheme, rest, ok := strings.Cut(url, "://")
+	switch {
+	case !ok:
+		return dir.Open(url)
+	case scheme == "file":
+		return dir.Open(rest)
+	case scheme == "oci":
+		return oci.NewStore(rest, oci.WithTransport(transport()))
+	case scheme == "http" || scheme == "https":
+		return nil, usagef("repository URL %q: http(s) repositories are read-only; publish to a folder or oci://", shown(url))
 	}
 	return nil, usagef("repository URL %q: unknown scheme %q (want a folder, file://, http(s):// or oci://)", shown(url), scheme)
 }

@@ -236,6 +236,31 @@ func TestPublishTTLZero(t *testing.T) {
 	}
 }
 
+// TestPublishToHTTP: a web server is read, never written; a publication
+// to one is a usage error before any work, and nothing is published to the
+// other destinations.
+func TestPublishToHTTP(t *testing.T) {
+	dir := writeProject(t, small)
+	key := filepath.Join(t.TempDir(), "k")
+	if _, errOut, code := run(t, dir, "repo", "keygen", "-o", key); code != 0 {
+		t.Fatalf("keygen: %d %s", code, errOut)
+	}
+	folder := t.TempDir()
+	const want = "http(s) repositories are read-only; publish to a folder or oci://"
+	for _, args := range [][]string{
+		{"publish", "--to", folder, "--to", "https://user:secret@example.invalid/repo", "--sign-key", key},
+		{"channel", "publish", "--to", folder, "--to", "http://example.invalid/repo", "--sign-key", key, "--version", "1", "etk/test:1@sha256:" + strings.Repeat("0", 64)},
+	} {
+		_, errOut, code := run(t, dir, args...)
+		if code != 2 || !strings.Contains(errOut, want) || strings.Contains(errOut, "secret") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q, no password", args[0], code, errOut, want)
+		}
+		if refs, _ := os.ReadDir(filepath.Join(folder, "refs")); len(refs) != 0 {
+			t.Errorf("%s: the folder was published to: %v", args[0], refs)
+		}
+	}
+}
+
 func TestShown(t *testing.T) {
 	for in, want := range map[string]string{
 		"oci://bob:pw@host:5000/etk/x":        "oci://REDACTED@host:5000/etk/x",

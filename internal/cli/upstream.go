@@ -15,7 +15,7 @@ import (
 
 // openUpstream verifies revision rev (0: latest) of an upstream and
 // returns it with the digest of its signed snapshot, and its store.
-func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, repository.Store, error) {
+func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, repository.ReadOnlyStore, error) {
 	return project.OpenUpstream(ctx, m, u, rev, openStore)
 }
 
@@ -23,7 +23,7 @@ func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream
 // env) unless snap continues it: the same repository, the pinned revision
 // unchanged or a later one whose history holds it; allow accepts the
 // rest explicitly.
-func checkPin(ctx context.Context, s repository.Store, u manifest.Upstream, pin *manifest.Pin, snap *index.Snapshot, env string, allow seen.Allow) error {
+func checkPin(ctx context.Context, s repository.ReadOnlyStore, u manifest.Upstream, pin *manifest.Pin, snap *index.Snapshot, env string, allow seen.Allow) error {
 	if pin.Repository != "" && snap.Name != pin.Repository && !allow.Change {
 		return fmt.Errorf("upstream %s: %w: %s now serves repository %q, pinned %q", u.Name, index.ErrWrongRepository, u.URL, snap.Name, pin.Repository)
 	}

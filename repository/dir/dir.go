@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/etk-build/etk/internal/leftover"
 	"github.com/etk-build/etk/repository"
@@ -265,8 +266,8 @@ func (s *Store) PutRef(ctx context.Context, name string, old, data []byte) error
 		return err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
+	if err := flock(ctx, lock); err != nil {
+		return fmt.Errorf("reference %s: lock the repository: %w", name, err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	cur, err := s.readRef(ctx, name)
@@ -295,5 +296,28 @@ func (s *Store) PutRef(ctx context.Context, name string, old, data []byte) error
 	if err := tmp.Chmod(0o644); err != nil {
 		return err
 	}
+	// The last moment a cancel can still leave the reference as it was.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reference %s: %w", name, err)
+	}
 	return s.rename(tmp.Name(), rel)
+}
+
+// flock takes the exclusive lock of f, waiting for another publisher to
+// release it until ctx is done: a blocking flock could not be cancelled.
+func flock(ctx context.Context, f *os.File) error {
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/etk-build/etk/repository"
 )
@@ -106,5 +108,36 @@ func TestRefsCompareAndSwap(t *testing.T) {
 	close(wins)
 	if n := len(wins); n != 1 {
 		t.Errorf("%d writers won the same swap", n)
+	}
+}
+
+// TestPutRefWaitsUntilCancelled: a publisher waiting for the lock another
+// holds stops when its context is done, and writes nothing.
+func TestPutRefWaitsUntilCancelled(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(root, ".tmp", "refs.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.PutRef(ctx, repository.LatestRef, nil, []byte("x")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("PutRef while another holds the lock: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := s.GetRef(t.Context(), repository.LatestRef); !errors.Is(err, repository.ErrNotFound) {
+		t.Errorf("GetRef after the cancelled PutRef: %v, want ErrNotFound", err)
+	}
+	// Released, the next publisher takes it.
+	syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if err := s.PutRef(t.Context(), repository.LatestRef, nil, []byte("x")); err != nil {
+		t.Errorf("PutRef once the lock is released: %v", err)
 	}
 }

@@ -2,8 +2,9 @@
 // blobs/sha256/, references as small files, everything written to a
 // temporary name and renamed, and references compared-and-swapped under a
 // file lock, so that an interrupted or concurrent publish never leaves a
-// reader a half-written file or loses a revision. The folder can be served
-// as it is over HTTP.
+// reader a half-written file or loses a revision; a publisher waiting for
+// the lock stops when its context is done. The folder can be served as it
+// is over HTTP (repository/httpstore).
 //
 // Reading a folder someone else wrote is safe: a reference or blob that is
 // a symbolic link, a device or anything but a regular file inside the

@@ -16,18 +16,15 @@ import (
 	"github.com/etk-build/etk/repository/index"
 )
 
-// ErrReadOnly: a repository served over HTTP cannot be written; publish
-// to its folder instead.
-var ErrReadOnly = errors.New("repository served over HTTP is read-only")
-
-// Store is a repository folder served over HTTP(S), read-only. It is
-// safe for concurrent use.
+// Store is a repository folder served over HTTP(S). It is a
+// repository.ReadOnlyStore and nothing more: a web server is written to
+// through its folder (repository/dir). It is safe for concurrent use.
 type Store struct {
 	base   *url.URL
 	client *http.Client
 }
 
-var _ repository.Store = (*Store)(nil)
+var _ repository.ReadOnlyStore = (*Store)(nil)
 
 // New returns the repository served at baseURL, the URL of the folder
 // ("https://example.com/etk/foundation/"), fetched with client, or when
@@ -133,7 +130,7 @@ func (s *Store) try(ctx context.Context, method, u, what string, header http.Hea
 	}
 }
 
-// HasBlob implements repository.Store with a HEAD of the blob's file.
+// HasBlob implements repository.ReadOnlyStore with a HEAD of the blob's file.
 func (s *Store) HasBlob(ctx context.Context, digest string) (bool, error) {
 	u, err := s.blobURL(digest)
 	if err != nil {
@@ -149,7 +146,7 @@ func (s *Store) HasBlob(ctx context.Context, digest string) (bool, error) {
 	return true, nil
 }
 
-// GetBlob implements repository.Store. The caller verifies the content.
+// GetBlob implements repository.ReadOnlyStore. The caller verifies the content.
 func (s *Store) GetBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
 	u, err := s.blobURL(digest)
 	if err != nil {
@@ -187,7 +184,7 @@ func (r *namedReader) Read(p []byte) (int, error) {
 
 func (r *namedReader) Close() error { return r.rc.Close() }
 
-// GetRef implements repository.Store. It asks caches between it and the
+// GetRef implements repository.ReadOnlyStore. It asks caches between it and the
 // server to revalidate: references are the only files that change.
 func (s *Store) GetRef(ctx context.Context, name string) ([]byte, error) {
 	u, err := s.refURL(name)
@@ -217,14 +214,4 @@ func (s *Store) GetRef(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("httpstore: %s: %w", s, err)
 	}
 	return b, nil
-}
-
-// PutBlob implements repository.Store: it returns ErrReadOnly.
-func (s *Store) PutBlob(context.Context, string, int64, io.Reader) error {
-	return fmt.Errorf("httpstore: put blob to %s: %w", s, ErrReadOnly)
-}
-
-// PutRef implements repository.Store: it returns ErrReadOnly.
-func (s *Store) PutRef(_ context.Context, name string, _, _ []byte) error {
-	return fmt.Errorf("httpstore: put reference %s to %s: %w", name, s, ErrReadOnly)
 }

@@ -33,28 +33,33 @@ func needRegistry(t *testing.T) {
 	}
 }
 
+// newRealStore is a store in a new repository of the real registry,
+// etk-test/<prefix>-<random>, whose manifests are deleted afterwards.
+func newRealStore(t *testing.T, prefix string, opts ...Option) *Store {
+	t.Helper()
+	var b [8]byte
+	rand.Read(b[:])
+	s := newTestStore(t, realRegistry+"/etk-test/"+prefix+"-"+hex.EncodeToString(b[:]), opts...)
+	t.Cleanup(func() {
+		// Leave the registry as found, but for blobs: 2.8
+		// collects those only offline. Deleting needs
+		// REGISTRY_STORAGE_DELETE_ENABLED; without it, tags stay.
+		ctx := context.Background()
+		tags, _ := s.puller.List(ctx, s.repo)
+		for _, tag := range tags {
+			if d, err := s.puller.Head(ctx, s.repo.Tag(tag)); err == nil {
+				s.pusher.Delete(ctx, s.repo.Digest(d.Digest.String()))
+			}
+		}
+	})
+	return s
+}
+
 // TestStoreRegistryDistribution runs the store's round trips against a
 // real registry, in a repository of its own.
 func TestStoreRegistryDistribution(t *testing.T) {
 	needRegistry(t)
-	newRepo := func(t *testing.T) *Store {
-		var b [8]byte
-		rand.Read(b[:])
-		s := newTestStore(t, realRegistry+"/etk-test/store-"+hex.EncodeToString(b[:]))
-		t.Cleanup(func() {
-			// Leave the registry as found, but for blobs: 2.8
-			// collects those only offline. Deleting needs
-			// REGISTRY_STORAGE_DELETE_ENABLED; without it, tags stay.
-			ctx := context.Background()
-			tags, _ := s.puller.List(ctx, s.repo)
-			for _, tag := range tags {
-				if d, err := s.puller.Head(ctx, s.repo.Tag(tag)); err == nil {
-					s.pusher.Delete(ctx, s.repo.Digest(d.Digest.String()))
-				}
-			}
-		})
-		return s
-	}
+	newRepo := func(t *testing.T) *Store { return newRealStore(t, "store") }
 
 	t.Run("blobs", func(t *testing.T) {
 		s := newRepo(t)

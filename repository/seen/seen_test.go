@@ -15,19 +15,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/etk-build/etk/repository"
-	"github.com/etk-build/etk/repository/dir"
 	"github.com/etk-build/etk/repository/index"
+	"github.com/etk-build/etk/repository/memstore"
 	"github.com/etk-build/etk/repository/seen"
 )
 
 // history publishes n revisions of repository name, signed by k, into a
-// folder store, and returns the store and each revision's snapshot.
+// store in memory, and returns the store and each revision's snapshot.
 func history(t *testing.T, k index.PrivateKey, name, salt string, n int) (repository.Store, []*index.Snapshot) {
 	t.Helper()
-	s, err := dir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := memstore.New()
 	var snaps []*index.Snapshot
 	for i := 1; i <= n; i++ {
 		art := []byte(fmt.Sprintf("artefact %s %d", salt, i))
