@@ -5,40 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/etk-build/etk/compiler/manifest"
 	"github.com/etk-build/etk/project"
-	"github.com/etk-build/etk/repository"
-	"github.com/etk-build/etk/repository/index"
-	"github.com/etk-build/etk/repository/seen"
 	"github.com/spf13/cobra"
 )
-
-// openUpstream verifies revision rev (0: latest) of an upstream and
-// returns it with the digest of its signed snapshot, and its store.
-func openUpstream(ctx context.Context, m *manifest.Manifest, u manifest.Upstream, rev int64) (*repository.Upstream, string, repository.ReadOnlyStore, error) {
-	return project.OpenUpstream(ctx, m, u, rev, openStore)
-}
-
-// checkPin refuses to move pin to snap (whose signed envelope has digest
-// env) unless snap continues it: the same repository, the pinned revision
-// unchanged or a later one whose history holds it; allow accepts the
-// rest explicitly.
-func checkPin(ctx context.Context, s repository.ReadOnlyStore, u manifest.Upstream, pin *manifest.Pin, snap *index.Snapshot, env string, allow seen.Allow) error {
-	if pin.Repository != "" && snap.Name != pin.Repository && !allow.Change {
-		return fmt.Errorf("upstream %s: %w: %s now serves repository %q, pinned %q", u.Name, index.ErrWrongRepository, u.URL, snap.Name, pin.Repository)
-	}
-	if snap.Revision == pin.Revision {
-		if env != pin.Snapshot && !allow.Change {
-			return fmt.Errorf("upstream %s: %w: revision %d is not the one %s pins (snapshot %s, pinned %s): the repository was rewritten", u.Name, index.ErrWrongRepository, pin.Revision, manifest.LockFile, env, pin.Snapshot)
-		}
-		return nil
-	}
-	err := seen.Continues(ctx, s, snap, seen.Point{Revision: pin.Revision, Envelope: pin.Snapshot})
-	if err == nil || (allow.Rollback && errors.Is(err, index.ErrRollback)) || (allow.Change && errors.Is(err, index.ErrWrongRepository)) {
-		return nil
-	}
-	return fmt.Errorf("upstream %s: %w", u.Name, err)
-}
 
 func newLockCmd(out *streams) *cobra.Command {
 	var h historyFlags
@@ -87,9 +56,7 @@ repository signed by the same key, or the upstream rebuilt), unless
 	return cmd
 }
 
-// relock pins upstreams: those move says to move go to their latest
-// revision; the others keep their pin (or get one if they have none). A
-// pin moves only along its repository's history unless h says otherwise.
+// relock pins upstreams (see project.Relock) and says what moved.
 func relock(ctx context.Context, out *streams, move func(string) bool, h *historyFlags) error {
 	m, err := currentManifest()
 	if err != nil {
@@ -98,53 +65,33 @@ func relock(ctx context.Context, out *streams, move func(string) bool, h *histor
 	if m == nil {
 		return usagef("no manifest.yaml here or above")
 	}
-	if len(m.Extends) == 0 {
-		return usagef("%s extends no upstream", m.File)
+	changes, err := project.Relock(ctx, m, move, h.allow(), openStore)
+	if errors.Is(err, project.ErrUsage) {
+		return &UsageError{err}
 	}
-	old := &manifest.Lock{}
-	if l, err := m.ReadLock(); err == nil {
-		old = l
+	if err != nil {
+		return h.hint(err)
 	}
-	var next manifest.Lock
-	for _, u := range m.Extends {
-		pin, pinned := old.Pin(u.Name)
-		rev := int64(0)
-		samePlace := pinned && withoutUser(pin.URL) == withoutUser(u.URL)
-		if samePlace && (move == nil || !move(u.Name)) {
-			rev = pin.Revision
-		}
-		up, digest, store, err := openUpstream(ctx, m, u, rev)
-		if err != nil {
-			return err
-		}
-		snap := up.Repo.Snapshot
-		if pinned {
-			if err := checkPin(ctx, store, u, pin, snap, digest, h.allow()); err != nil {
-				return h.hint(err)
-			}
-		}
-		keys := up.Repo.Signers
-		next.Upstreams = append(next.Upstreams, manifest.Pin{Name: u.Name, URL: withoutUser(u.URL), Revision: snap.Revision, Repository: snap.Name, Snapshot: digest, Keys: keys})
+	for _, c := range changes {
 		switch {
-		case !pinned:
-			fmt.Fprintf(out.errOut, "%s: pinned to revision %d\n", u.Name, snap.Revision)
-		case pin.Revision != snap.Revision && samePlace:
-			fmt.Fprintf(out.errOut, "%s: revision %d -> %d\n", u.Name, pin.Revision, snap.Revision)
-			if before, _, _, err := openUpstream(ctx, m, u, pin.Revision); err == nil {
-				ch := index.Diff(before.Repo.Index, up.Repo.Index)
+		case c.From == 0:
+			fmt.Fprintf(out.errOut, "%s: pinned to revision %d\n", c.Upstream, c.To)
+		case c.From != c.To:
+			fmt.Fprintf(out.errOut, "%s: revision %d -> %d\n", c.Upstream, c.From, c.To)
+			if ch := c.Changes; ch != nil {
 				for _, p := range ch.Added {
 					fmt.Fprintf(out.out, "+ %s\n", p.ID)
 				}
 				for _, p := range ch.Removed {
 					fmt.Fprintf(out.out, "- %s\n", p.ID)
 				}
-				for _, c := range ch.Changed {
-					fmt.Fprintf(out.out, "~ %s -> %s\n", c.Old.ID, c.New.ID)
+				for _, x := range ch.Changed {
+					fmt.Fprintf(out.out, "~ %s -> %s\n", x.Old.ID, x.New.ID)
 				}
 			}
 		default:
-			fmt.Fprintf(out.errOut, "%s: revision %d\n", u.Name, snap.Revision)
+			fmt.Fprintf(out.errOut, "%s: revision %d\n", c.Upstream, c.To)
 		}
 	}
-	return m.WriteLock(&next)
+	return nil
 }
