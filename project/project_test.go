@@ -121,3 +121,41 @@ func TestOpen(t *testing.T) {
 		t.Errorf("load: %v", diags)
 	}
 }
+
+// TestValidate: every flavor, each problem once, saying which flavors have
+// it when not all do.
+func TestValidate(t *testing.T) {
+	dir := write(t, map[string]string{
+		"manifest.yaml":          "name: demo\ntrees: [pkgs]\nflavor: one\nflavors:\n  one: [one.yaml]\n  two: [two.yaml]\n",
+		"one.yaml":               "img: alpine\n",
+		"two.yaml":               "img: \"\"\n",
+		"pkgs/a/definition.yaml": "name: a\nversion: 1\n",
+		"pkgs/a/build.yaml":      "{{ if .Values.img }}image: {{ .Values.img }}{{ end }}\nsteps: [true]\n",
+		"pkgs/b/definition.yaml": "name: b\nversion: 1\nrequires: [{name: nope}]\n",
+	})
+	p, err := Open(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diags, n, err := p.Validate(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("%v, %d flavors", err, n)
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, strings.SplitN(d.Error(), "\n", 2)[0])
+	}
+	want := []string{
+		"pkgs/a/build.yaml:2:1: build spec has steps but neither image nor requires to build them on [flavor two]",
+		"pkgs/b/definition.yaml:3:12: b@1 requires nope: no such package",
+	}
+	for i := range got {
+		// Files are shown relative to the working folder.
+		if i < len(want) && strings.HasSuffix(got[i], want[i]) {
+			got[i] = want[i]
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -74,17 +74,6 @@ func (f *projectFlags) openProject(ctx context.Context) (*project.Project, error
 	return p, err
 }
 
-// setFlavor sets the values for another flavor of p.
-func setFlavor(p *project.Project, flavor string) error {
-	if err := p.SetFlavor(flavor); err != nil {
-		if errors.Is(err, project.ErrUsage) {
-			return &UsageError{err}
-		}
-		return err
-	}
-	return nil
-}
-
 // load opens the project for the selected flavor and loads it, printing
 // warnings. Errors of the tree do not stop it: they stay with their
 // packages, and a plan fails only when its targets need one. It says once

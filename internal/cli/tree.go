@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/diag"
 	"github.com/etk-build/etk/compiler/graph"
+	"github.com/etk-build/etk/project"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -318,46 +320,19 @@ func validate(cmd *cobra.Command, io *streams, f *projectFlags) error {
 	if err != nil {
 		return err
 	}
-	flavors := p.Flavors()
-	type seen struct {
-		d       *diag.Diagnostic
-		flavors []string
-	}
-	byText := map[string]*seen{}
-	var order []string
-	total := 0
-	for _, fl := range flavors {
-		if err := setFlavor(p, fl); err != nil {
-			return err
+	all, total, err := p.Validate(cmd.Context())
+	if err != nil {
+		if errors.Is(err, project.ErrUsage) {
+			return &UsageError{err}
 		}
-		s, diags := compiler.Load(cmd.Context(), p.Config)
-		if s != nil {
-			diags.Append(s.Validate())
-		}
-		total++
-		for _, d := range diags {
-			if d.Severity == diag.Warning && f.noWarns {
-				continue
-			}
-			k := d.Error()
-			if byText[k] == nil {
-				byText[k] = &seen{d: d}
-				order = append(order, k)
-			}
-			byText[k].flavors = append(byText[k].flavors, p.Flavor)
-		}
+		return err
 	}
 	var out diag.List
-	for _, k := range order {
-		s := byText[k]
-		d := *s.d
-		if len(s.flavors) < total && s.flavors[0] != "" {
-			d.Msg += fmt.Sprintf(" [flavor %s]", strings.Join(s.flavors, ", "))
+	for _, d := range all {
+		if d.Severity == diag.Warning && f.noWarns {
+			continue
 		}
-		out.Add(&d)
-	}
-	out.Sort()
-	for _, d := range out {
+		out.Add(d)
 		fmt.Fprintln(io.errOut, d.Error())
 	}
 	errs := len(out.Errors())
