@@ -43,7 +43,7 @@ os: foundation ## the main job: compile the foundation, publish it signed, insta
 	  $(BIN) channel publish --to $(REPO) --sign-key $(KEY) --version 0.1.0 $(OS_IMAGE)@$$d
 
 test: ## run the tests (the corpus tests need ../shared beside the repo)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 45m ./...
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
