@@ -14,7 +14,6 @@ import (
 	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/compiler/plan"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Images is what the backend does with an engine's images; *Engine has
@@ -220,12 +219,20 @@ func (b *Backend) artefactImage(ctx context.Context, req *build.Request, dep *pl
 		return err
 	}
 	defer f.Close()
-	zr, err := zstd.NewReader(f)
+	if in.Metadata == nil || in.Metadata.Artefact == nil {
+		return fmt.Errorf("artefact of %s has no metadata", dep.ID)
+	}
+	// A cache entry may come from a registry: it expands no further than
+	// its metadata says, as an install would hold it to.
+	zr, err := artifact.Decompress(f, in.Metadata.Artefact)
 	if err != nil {
-		return err
+		return fmt.Errorf("artefact of %s: %w", dep.ID, err)
 	}
 	defer zr.Close()
-	return b.images.Import(ctx, zr, dep.Artefact)
+	if err := b.images.Import(ctx, zr, dep.Artefact); err != nil {
+		return fmt.Errorf("artefact of %s: %w", dep.ID, err)
+	}
+	return nil
 }
 
 // extract cuts the artefact of s out of its package image.

@@ -2,6 +2,8 @@ package docker_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -176,5 +178,30 @@ func TestBackendOnMemEngine(t *testing.T) {
 	}
 	if _, ok := c.Get(b3.Key); ok {
 		t.Error("the failed build left an entry")
+	}
+
+	// A cache entry whose artefact expands past what its metadata says
+	// (one fetched from a hostile registry cache) is not imported.
+	be, ok := c.Get(b.Key)
+	if !ok {
+		t.Fatal("no entry for b")
+	}
+	raw, err := os.ReadFile(be.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md build.Metadata
+	if err := json.Unmarshal(raw, &md); err != nil {
+		t.Fatal(err)
+	}
+	md.Artefact.Size = 16 // fewer bytes than the file has
+	lie, _ := json.Marshal(md)
+	if err := os.WriteFile(be.Metadata, lie, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.drop(b.Artefact)
+	r4 := runMem(t, e, c, memTree(map[string]string{"c/newer.txt": "newer\n"}))
+	if r4.err == nil || !strings.Contains(r4.err.Error(), "artefact of apps/b@1.0") {
+		t.Errorf("a lying entry was imported: %v", r4.err)
 	}
 }
