@@ -45,6 +45,9 @@ func TestHostileFolder(t *testing.T) {
 		}, getRef("snapshots/1"), []string{"reference snapshots/1"}},
 		{"latest is a device", func(t *testing.T, root string) {
 			if err := syscall.Mknod(filepath.Join(root, "refs", "latest"), syscall.S_IFCHR|0o644, int(devZero(t))); err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("mknod: %v (CI runs as root)", err)
+				}
 				t.Skipf("mknod: %v (needs root)", err)
 			}
 		}, getRef("latest"), []string{"reference latest", "a device"}},
