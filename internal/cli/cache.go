@@ -27,9 +27,10 @@ by the next compile, or now by etk cache clean.`,
 		Example: "  etk cache status",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			c, err := cache.Open(dir)
-			if err != nil {
-				return err
+			// Looking at a cache never makes one.
+			c, ok := openCacheIfExists(dir)
+			if !ok {
+				return fmt.Errorf("no build cache at %s (etk compile makes one; --cache-dir names another)", dir)
 			}
 			n, size := entries(c.Dir())
 			fmt.Fprintf(io.out, "%s: %d entries, %s\n", c.Dir(), n, mib(size))
@@ -56,9 +57,9 @@ func newCacheCleanCmd(io *streams) *cobra.Command {
 		Example: "  etk cache clean",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			c, err := cache.Open(dir)
-			if err != nil {
-				return err
+			c, ok := openCacheIfExists(dir)
+			if !ok {
+				return fmt.Errorf("no build cache at %s", dir)
 			}
 			left, err := c.Leftovers(true)
 			var removed int64

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/etk-build/etk/compiler"
 	"github.com/etk-build/etk/compiler/build"
 	"github.com/etk-build/etk/compiler/build/docker"
 	"github.com/etk-build/etk/compiler/cache"
@@ -166,14 +166,14 @@ func openCacheIfExists(dir string) (*cache.Cache, bool) {
 }
 
 // sourceDateEpoch is the artefact timestamp: SOURCE_DATE_EPOCH when set,
-// else the Unix epoch.
+// else the Unix epoch, read as the templates' clock is (compiler.Clock;
+// opening a project already refused a malformed value).
 func sourceDateEpoch() time.Time {
-	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(n, 0).UTC()
-		}
+	t, err := compiler.Clock(os.Getenv, "")
+	if err != nil {
+		return time.Unix(0, 0).UTC()
 	}
-	return time.Unix(0, 0).UTC()
+	return t
 }
 
 func printPlanStatus(io *streams, pl *plan.Plan, c *cache.Cache, ups []*repository.Upstream) error {
