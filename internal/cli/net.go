@@ -74,7 +74,7 @@ func shown(u string) string {
 	if p, err := url.Parse(u); err == nil && p.User != nil && (p.Scheme == "http" || p.Scheme == "https") {
 		return p.Redacted()
 	}
-	if head, rest, ok := cutUser(u); ok {
+	if head, rest, ok := repository.CutCredentials(u); ok {
 		return head + "REDACTED@" + rest
 	}
 	return u
@@ -85,10 +85,5 @@ func shown(u string) string {
 func shownRef(ref string) string {
 	return strings.TrimPrefix(shown("oci://"+ref), "oci://")
 }
-
-// withoutUser is a URL without its user and password, as it is recorded.
-func withoutUser(u string) string { return repository.WithoutCredentials(u) }
-
-func cutUser(u string) (head, rest string, ok bool) { return repository.CutCredentials(u) }
 
 func netTimeoutsDefault() network.Timeouts { return network.Defaults() }

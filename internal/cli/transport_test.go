@@ -274,7 +274,7 @@ func TestShown(t *testing.T) {
 			t.Errorf("shown(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := withoutUser("oci://bob:pw@host/etk/x"); got != "oci://host/etk/x" {
+	if got := repository.WithoutCredentials("oci://bob:pw@host/etk/x"); got != "oci://host/etk/x" {
 		t.Errorf("withoutUser: %q", got)
 	}
 }
