@@ -311,20 +311,12 @@ func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options
 		}
 		vals := values.Merge(p.Values, opts.Values)
 		if buildT != nil {
-			if b := render(&r.diags, p, buildT, buildFile, buildSrc, vals, func(file string, out []byte) (any, diag.List) {
-				b, ds := spec.DecodePackageBuild(file, out, opts.Strict, p)
-				return b, ds
-			}); b != nil {
-				p.Build = b.(*spec.Build)
-			}
+			p.Build = render(&r.diags, p, buildT, buildFile, buildSrc, vals, func(file string, out []byte) (*spec.Build, diag.List) {
+				return spec.DecodePackageBuild(file, out, opts.Strict, p)
+			})
 		}
 		if finT != nil {
-			if f := render(&r.diags, p, finT, finFile, finSrc, vals, func(file string, out []byte) (any, diag.List) {
-				f, ds := spec.DecodeFinalize(file, out)
-				return f, ds
-			}); f != nil {
-				p.Finalize = f.(*spec.Finalize)
-			}
+			p.Finalize = render(&r.diags, p, finT, finFile, finSrc, vals, spec.DecodeFinalize)
 		}
 		if p.Clock == "" && ((buildT != nil && buildT.UsesClock()) || (finT != nil && finT.UsesClock())) {
 			p.Clock = engine.Clock().Format(time.RFC3339)
@@ -336,7 +328,7 @@ func loadDir(src Source, tree int, dir string, engine *tmpl.Engine, opts Options
 // render executes a spec template for p and decodes the output. Errors are
 // positioned at the template's source where they can be, and recorded
 // in diags and as p's.
-func render(diags *diag.List, p *spec.Package, t *tmpl.Template, file string, src []byte, vals map[string]any, decode func(string, []byte) (any, diag.List)) any {
+func render[T any](diags *diag.List, p *spec.Package, t *tmpl.Template, file string, src []byte, vals map[string]any, decode func(string, []byte) (*T, diag.List)) *T {
 	out, err := t.Execute(vals)
 	if err != nil {
 		d := asDiag(err, file)
